@@ -105,3 +105,26 @@ class Event:
     trial_id: int | None
     time: float
     payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """A trial as the store keeps it: plain JSON-able data (the architecture as its dict)."""
+
+    run_id: str
+    trial_id: int
+    state: TrialState
+    architecture: dict[str, Any]
+    arch_id: str
+    parents: tuple[int, ...] = ()
+    modifiers: tuple[dict[str, Any], ...] = ()
+    origin: str = "pool"
+    value: float | None = None
+    failure_reason: str | None = None
+    result: dict[str, Any] | None = None  # Result.to_dict() once finished
+    model_view: dict[str, Any] | None = None  # ModelView.to_dict() for NASBOT proposals
+    curve: tuple[dict[str, Any], ...] = ()  # per-epoch points, also while running
+    worker: str | None = None
+    proposed_at: float | None = None
+    started_at: float | None = None
+    finished_at: float | None = None

@@ -1,0 +1,59 @@
+"""The `RunStore` protocol: what the loop writes and every viewer reads.
+
+The loop is the only writer. Readers follow a run with `events_since(run_id, cursor)`, where the
+cursor is the last `Event.seq` they saw (0 to start), so they only ever read what is new.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+from nasbot_viz.records import EpochPoint, Event, Proposal, Result, TrialRecord
+
+SCHEMA_VERSION = 1
+
+
+@runtime_checkable
+class RunStore(Protocol):
+    # -- runs
+    def create_run(self, config: dict[str, Any], *, run_id: str | None = None) -> str:
+        """Register a run (config holds task, method, seed, searcher parameters, code version)."""
+
+    def get_run(self, run_id: str) -> dict[str, Any]:
+        """{'run_id', 'created_at', 'status', 'config'}; StoreError if unknown."""
+
+    def list_runs(self) -> list[dict[str, Any]]: ...
+
+    def set_run_status(self, run_id: str, status: str) -> None:
+        """'running', 'paused', 'stopped', 'finished', 'cancelled', 'crashed'; logged as a 'status' event."""
+
+    # -- trials (each call is one transaction and appends one event)
+    def add_trial(self, run_id: str, proposal: Proposal) -> None:
+        """State pending; event 'proposed' with the lineage and model view."""
+
+    def mark_running(self, run_id: str, trial_id: int, worker: str | None = None) -> None: ...
+
+    def record_progress(self, run_id: str, trial_id: int, point: EpochPoint) -> None:
+        """A per-epoch point of a running trial; event 'progress'."""
+
+    def record_result(self, run_id: str, trial_id: int, result: Result) -> None:
+        """Done (result.ok) or failed with its reason; event 'done' or 'failed'."""
+
+    def mark_interrupted(self, run_id: str, trial_ids: list[int]) -> None: ...
+
+    def add_snapshot(self, run_id: str, trial_id: int, snapshot: dict[str, Any]) -> None:
+        """The model's view when `trial_id` was proposed: {'trial_ids', 'mean', 'std', 'acquisition',
+        'candidates': [{'arch': dict, 'mean', 'std', 'acquisition'}], 'chosen': index}."""
+
+    # -- reads
+    def trials(self, run_id: str) -> list[TrialRecord]: ...
+
+    def trial(self, run_id: str, trial_id: int) -> TrialRecord: ...
+
+    def latest_snapshot(self, run_id: str) -> dict[str, Any] | None: ...
+
+    def snapshot_for(self, run_id: str, trial_id: int) -> dict[str, Any] | None: ...
+
+    def events_since(self, run_id: str, cursor: int = 0, limit: int | None = None) -> list[Event]: ...
+
+    def close(self) -> None: ...
