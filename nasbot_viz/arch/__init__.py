@@ -1,6 +1,7 @@
 """Architectures: label vocabularies, the frozen `Architecture`, path lengths, constraints, modifiers."""
 
 from nasbot_viz.arch.architecture import Architecture, Layer, find_violations
+from nasbot_viz.arch.masses import layer_masses
 from nasbot_viz.arch.paths import path_length_categories, path_lengths
 from nasbot_viz.errors import InvalidArchitectureError
 
@@ -9,6 +10,7 @@ __all__ = [
     "InvalidArchitectureError",
     "Layer",
     "find_violations",
+    "layer_masses",
     "path_length_categories",
     "path_lengths",
 ]

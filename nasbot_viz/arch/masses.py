@@ -1,4 +1,4 @@
-"""Layer masses (reference §2): how much 'stuff' each layer carries into the transport problem."""
+"""Layer masses (reference §2): how much each layer weighs in the transport problem and the constraints."""
 
 from __future__ import annotations
 
