@@ -236,9 +236,10 @@ def find_violations(kind: str, layers: list[Layer], edges: list[tuple[int, int]]
     vocab = L.LABELS[kind]
     for i, lay in enumerate(layers):
         if lay.label not in vocab:
-            hint = difflib.get_close_matches(lay.label, vocab, n=1)
+            hint = sorted(difflib.get_close_matches(str(lay.label), vocab, n=3, cutoff=0.6))
             other = "mlp" if kind == "cnn" else "cnn"
-            extra = f"; did you mean '{hint[0]}'?" if hint else ""
+            quoted = [f"'{h}'" for h in hint]
+            extra = f"; did you mean {' or '.join(quoted)}?" if hint else ""
             if not hint and lay.label in L.LABELS[other]:
                 extra = f"; '{lay.label}' is a {other.upper()} label"
             v.append(f"{_describe(i, layers)}: unknown {kind.upper()} label '{lay.label}'{extra}")

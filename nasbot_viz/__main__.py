@@ -1,0 +1,5 @@
+import sys
+
+from nasbot_viz.cli import main
+
+sys.exit(main())
