@@ -1,0 +1,146 @@
+"""Spreading a batch of OT pairs over the calling process and a reused pool of spawned workers.
+
+Never forks (safe inside a server and from any thread): the pool uses the 'spawn' context, is
+created on first need and then reused. The calling process computes chunks from the front of
+the batch while the workers take chunks from the back, so a pool that is still starting costs
+little. Workers receive only the few small arrays of the networks in their chunk.
+"""
+
+from __future__ import annotations
+
+import atexit
+import multiprocessing
+import os
+import threading
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+
+import numpy as np
+
+from nasbot_viz.distance.config import OTMANNConfig
+from nasbot_viz.distance.core import Features, solve_many
+
+# Below this many pairs (≈ 30 ms of work) one process is faster than shipping work around.
+PARALLEL_MIN_PAIRS = 200
+
+_lock = threading.Lock()
+_pool: ProcessPoolExecutor | None = None
+_pool_size = 0
+
+
+def resolve_n_jobs(n_jobs: int | None) -> int:
+    """n_jobs ≤ 0 or None means every core; 1 disables worker processes."""
+    cores = os.cpu_count() or 1
+    if n_jobs is None or n_jobs <= 0:
+        return cores
+    return int(n_jobs)
+
+
+def get_pool(workers: int) -> ProcessPoolExecutor:
+    """The shared spawn-context pool with at least `workers` processes (created lazily)."""
+    global _pool, _pool_size
+    with _lock:
+        if _pool is None or _pool_size < workers:
+            if _pool is not None:
+                _pool.shutdown(wait=False, cancel_futures=True)
+            _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+            _pool_size = workers
+        return _pool
+
+
+def shutdown_pool() -> None:
+    """Stop the worker processes (they are restarted on the next large batch)."""
+    global _pool, _pool_size
+    with _lock:
+        if _pool is not None:
+            _pool.shutdown(wait=True, cancel_futures=True)
+        _pool, _pool_size = None, 0
+
+
+def _discard_pool(pool: ProcessPoolExecutor) -> None:
+    global _pool, _pool_size
+    with _lock:
+        if _pool is pool:
+            _pool, _pool_size = None, 0
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+atexit.register(shutdown_pool)
+
+
+def warm_up(n_jobs: int = 2) -> None:
+    """Start the worker processes now (spawning takes ~2 s) so the first big batch does not wait."""
+    workers = resolve_n_jobs(n_jobs) - 1
+    if workers > 0:
+        get_pool(workers).submit(_noop)
+
+
+def _noop() -> None:
+    return None
+
+
+def _solve_chunk(feats: list[Features], pi: np.ndarray, pj: np.ndarray, config: OTMANNConfig) -> np.ndarray:
+    return solve_many(feats, pi, pj, config)
+
+
+def _payload(feats: list[Features], pi: np.ndarray, pj: np.ndarray):
+    """Only the networks a chunk touches, with the pair indices renumbered into that short list."""
+    used, inverse = np.unique(np.concatenate([pi, pj]), return_inverse=True)
+    return [feats[k] for k in used.tolist()], inverse[: len(pi)], inverse[len(pi):]
+
+
+def compute_pairs(
+    feats: list[Features], pi: np.ndarray, pj: np.ndarray, config: OTMANNConfig, n_jobs: int = 2
+) -> np.ndarray:
+    """Distances (len(pi), 2·pairs) for pairs (feats[pi[r]], feats[pj[r]]), on up to n_jobs processes."""
+    n = len(pi)
+    jobs = resolve_n_jobs(n_jobs)
+    if jobs <= 1 or n < PARALLEL_MIN_PAIRS:
+        return solve_many(feats, pi, pj, config)
+    workers = jobs - 1
+    out = np.empty((n, 2 * config.num_pairs))
+    order = np.argsort(pi, kind="stable")  # chunks then touch few distinct rows
+    chunk = int(np.clip(n // (8 * jobs), 32, 256))
+    bounds = [(s, min(s + chunk, n)) for s in range(0, n, chunk)]
+    front, back = 0, len(bounds)
+    inflight: dict[Future, int] = {}
+    pool: ProcessPoolExecutor | None = get_pool(workers)
+
+    def run_local(c: int) -> None:
+        s, e = bounds[c]
+        idx = order[s:e]
+        out[idx] = solve_many(feats, pi[idx], pj[idx], config)
+
+    def collect(done) -> None:
+        for fut in done:
+            res = fut.result()
+            s, e = bounds[inflight.pop(fut)]
+            out[order[s:e]] = res
+
+    try:
+        while front < back:
+            while pool is not None and len(inflight) < 2 * workers and back - 1 > front:
+                s, e = bounds[back - 1]
+                idx = order[s:e]
+                fut = pool.submit(_solve_chunk, *_payload(feats, pi[idx], pj[idx]), config)
+                back -= 1
+                inflight[fut] = back
+            if front < back:
+                run_local(front)
+                front += 1
+            if inflight:
+                done = [f for f in inflight if f.done()]
+                collect(done)
+        # Take back whatever the workers have not started; wait for the rest.
+        for fut in list(inflight):
+            if fut.cancel():
+                run_local(inflight.pop(fut))
+        while inflight:
+            done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
+            collect(done)
+    except BrokenProcessPool:
+        if pool is not None:
+            _discard_pool(pool)
+        for c in list(inflight.values()) + list(range(front, back)):
+            run_local(c)
+    return out
