@@ -59,19 +59,21 @@ def single_step_modifications(
     """Up to n children one modification away (`get_single_step_modifications`); may return fewer."""
     if n <= 0:
         return []
-    groups = available_modifiers(arch, rng)
     names = list(TYPE_WEIGHTS)
     weights = np.array([TYPE_WEIGHTS[k] for k in names])
     drawn = rng.choice(len(names), size=max(2 * n, 20), p=weights / weights.sum())
-    for name in names:
-        rng.shuffle(groups[name])
-    ordered: list[Modifier] = []
-    for k in drawn:
-        pool = groups[names[int(k)]]
-        if pool:
-            ordered.append(pool.pop())
+    # The authors build and shuffle every type's list up front; building a list only when its
+    # type is first drawn gives the same distribution and skips most of the work when n is small.
+    groups: dict[str, list[Modifier]] = {}
     out: list[tuple[Architecture, Modifier]] = []
-    for record in ordered:
+    for k in drawn:
+        name = names[int(k)]
+        if name not in groups:
+            groups[name] = CANDIDATE_BUILDERS[name](arch, rng)
+            rng.shuffle(groups[name])
+        if not groups[name]:
+            continue
+        record = groups[name].pop()
         child = _try_apply(arch, record, constraints)
         if child is not None:
             out.append((child, record))
