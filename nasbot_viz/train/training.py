@@ -1,6 +1,8 @@
 """The torch training loop behind `evaluate`: Adam, minibatches, one validation pass per epoch.
 
-The objective is the validation error after the last epoch (not the best epoch), as in NASBOT.
+The objective is the validation error after the last epoch (not the best epoch), as in NASBOT:
+1 − accuracy for classification, MSE / Var(targets) for regression (targets standardised with
+training statistics, so predicting the mean scores about 1).
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from nasbot_viz.train.data import Dataset, load_dataset
 from nasbot_viz.train.plan import plan_network
 
 EVAL_BATCH = 1024
+#: A regression whose validation MSE exceeds this many times the targets' variance (that is, far
+#: worse than predicting the mean) has diverged; its number would only wreck the GP's scale.
+MAX_REGRESSION_ERROR = 1e3
 
 
 class _TimeUp(Exception):
@@ -150,7 +155,7 @@ def train_and_evaluate(
                     curve=tuple(curve), extra=extra, **common,
                 )
             val = _score(model, tens, "val", data.problem)
-            if not math.isfinite(val):
+            if not math.isfinite(val) or (data.problem == "regression" and val > MAX_REGRESSION_ERROR):
                 return Result.failure(
                     f"diverged: validation error became {val} in epoch {epoch}",
                     train_seconds=time.perf_counter() - started, epochs=epoch - 1,
