@@ -95,7 +95,11 @@ class Modifier:
         return self.apply_with_changes(arch)[0]
 
     def apply_with_changes(self, arch: Architecture) -> tuple[Architecture, frozenset[int]]:
-        """The child and the indices (child's canonical order) of its new or changed layers."""
+        """The child and the indices (child's canonical order) of its new or changed layers.
+
+        Changed means: new layers (wedge, copies, skip pools); layers whose units, label or stride
+        changed; and layers whose inputs changed (a skip's end, a removed layer's children).
+        """
         draft = _Draft(arch)
         self._edit(arch, draft)
         return draft.build(self)
@@ -287,7 +291,7 @@ class RemoveLayer(Modifier):
             self._need_layer(arch, u)
             self._need_layer(arch, v)
             draft.edges.add((u, v))
-            draft.changed.update((u, v))
+        draft.changed.update(arch.children[self.layer])  # their inputs changed
         draft.delete_layer(self.layer)
 
     def describe(self) -> str:
