@@ -222,14 +222,24 @@ def _open_npz(path: str) -> dict[str, np.ndarray]:
     if not p.is_file():
         raise TaskError(f"npz task: no file {p}")
     try:
-        with np.load(p, allow_pickle=False) as f:
-            return {k: f[k] for k in f.files}
-    except ValueError as err:
-        if "pickle" in str(err).lower():
-            raise TaskError(f"{p}: arrays must be numeric, not Python objects") from None
-        raise TaskError(f"{p} is not a readable .npz file: {err}") from None
+        f = np.load(p, allow_pickle=False)
     except Exception as err:
         raise TaskError(f"{p} is not a readable .npz file ({type(err).__name__}: {err})") from None
+    if not isinstance(f, np.lib.npyio.NpzFile):
+        raise TaskError(f"{p} is not a readable .npz file (it holds one array); "
+                        "save with np.savez(path, X=features, y=labels_or_targets)")
+    out: dict[str, np.ndarray] = {}
+    with f:
+        for k in f.files:
+            try:
+                out[k] = f[k]
+            except ValueError as err:
+                if "pickle" in str(err).lower():
+                    raise TaskError(f"{p}: array {k!r} must be numeric, not Python objects") from None
+                raise TaskError(f"{p}: array {k!r} cannot be read: {err}") from None
+            except Exception as err:
+                raise TaskError(f"{p} is not a readable .npz file ({type(err).__name__}: {err})") from None
+    return out
 
 
 def _check_xy(p: str, x: np.ndarray, y: np.ndarray, xname: str, yname: str) -> None:
