@@ -2,8 +2,8 @@
 
 Never forks (safe inside a server and from any thread): the pool uses the 'spawn' context, is
 created on first need and then reused. The calling process computes chunks from the front of
-the batch while the workers take chunks from the back, so a pool that is still starting costs
-little. Workers receive only the few small arrays of the networks in their chunk.
+the batch while started workers take chunks from the back, so a pool that is still starting
+(spawning and importing POT takes seconds) never makes a call slower. Workers receive only the few small arrays of the networks in their chunk.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ PARALLEL_MIN_PAIRS = 200
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
 _pool_size = 0
+_ready: Future | None = None  # done once a worker process has started and imported us
+stats = {"chunks_to_workers": 0, "pairs_to_workers": 0}  # observability for tests and benchmarks
 
 
 def resolve_n_jobs(n_jobs: int | None) -> int:
@@ -36,32 +38,34 @@ def resolve_n_jobs(n_jobs: int | None) -> int:
     return int(n_jobs)
 
 
-def get_pool(workers: int) -> ProcessPoolExecutor:
-    """The shared spawn-context pool with at least `workers` processes (created lazily)."""
-    global _pool, _pool_size
+def get_pool(workers: int) -> tuple[ProcessPoolExecutor, Future]:
+    """The shared spawn-context pool with at least `workers` processes (created lazily), and a
+    future that completes once its first worker is up."""
+    global _pool, _pool_size, _ready
     with _lock:
-        if _pool is None or _pool_size < workers:
+        if _pool is None or _pool_size < workers or _ready is None:
             if _pool is not None:
                 _pool.shutdown(wait=False, cancel_futures=True)
             _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
             _pool_size = workers
-        return _pool
+            _ready = _pool.submit(_noop)
+        return _pool, _ready
 
 
 def shutdown_pool() -> None:
     """Stop the worker processes (they are restarted on the next large batch)."""
-    global _pool, _pool_size
+    global _pool, _pool_size, _ready
     with _lock:
         if _pool is not None:
             _pool.shutdown(wait=True, cancel_futures=True)
-        _pool, _pool_size = None, 0
+        _pool, _pool_size, _ready = None, 0, None
 
 
 def _discard_pool(pool: ProcessPoolExecutor) -> None:
-    global _pool, _pool_size
+    global _pool, _pool_size, _ready
     with _lock:
         if _pool is pool:
-            _pool, _pool_size = None, 0
+            _pool, _pool_size, _ready = None, 0, None
     pool.shutdown(wait=False, cancel_futures=True)
 
 
@@ -72,7 +76,7 @@ def warm_up(n_jobs: int = 2) -> None:
     """Start the worker processes now (spawning takes ~2 s) so the first big batch does not wait."""
     workers = resolve_n_jobs(n_jobs) - 1
     if workers > 0:
-        get_pool(workers).submit(_noop)
+        get_pool(workers)
 
 
 def _noop() -> None:
@@ -104,7 +108,7 @@ def compute_pairs(
     bounds = [(s, min(s + chunk, n)) for s in range(0, n, chunk)]
     front, back = 0, len(bounds)
     inflight: dict[Future, int] = {}
-    pool: ProcessPoolExecutor | None = get_pool(workers)
+    pool, ready = get_pool(workers)
 
     def run_local(c: int) -> None:
         s, e = bounds[c]
@@ -119,12 +123,15 @@ def compute_pairs(
 
     try:
         while front < back:
-            while pool is not None and len(inflight) < 2 * workers and back - 1 > front:
+            # Workers take chunks only once started: a cold pool never makes a call slower.
+            while ready.done() and len(inflight) < 2 * workers and back - 1 > front:
                 s, e = bounds[back - 1]
                 idx = order[s:e]
                 fut = pool.submit(_solve_chunk, *_payload(feats, pi[idx], pj[idx]), config)
                 back -= 1
                 inflight[fut] = back
+                stats["chunks_to_workers"] += 1
+                stats["pairs_to_workers"] += e - s
             if front < back:
                 run_local(front)
                 front += 1
@@ -139,8 +146,7 @@ def compute_pairs(
             done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
             collect(done)
     except BrokenProcessPool:
-        if pool is not None:
-            _discard_pool(pool)
+        _discard_pool(pool)
         for c in list(inflight.values()) + list(range(front, back)):
             run_local(c)
     return out

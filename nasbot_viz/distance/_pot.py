@@ -86,3 +86,13 @@ def emd_plan(a: np.ndarray, b: np.ndarray, cost: np.ndarray) -> np.ndarray:
             return G
         limit *= 10
     raise SolverError(f"exact OT failed: {_RESULT_TEXT.get(code, f'result code {code}')}")
+
+
+def emd_c_checked(a: np.ndarray, b: np.ndarray, cost: np.ndarray) -> tuple[np.ndarray, float]:
+    """(normalised plan, its cost) from the C solver; b must already be rescaled to a's total."""
+    G, value, _u, _v, code = _emd_c(a, b, cost, MAX_ITER, 1)
+    if code != _OPTIMAL:
+        G, value, _u, _v, code = _emd_c(a, b, cost, 10 * MAX_ITER, 1)
+        if code != _OPTIMAL:
+            raise SolverError(f"exact OT failed: {_RESULT_TEXT.get(code, f'result code {code}')}")
+    return G, float(value)
