@@ -83,12 +83,20 @@ class GPHyperparameters:
 
 
 def log_marginal_likelihood_and_grad(
-    theta: np.ndarray, lp: np.ndarray, emd_sq: np.ndarray, r: np.ndarray, want_grad: bool = True
+    theta: np.ndarray,
+    lp: np.ndarray,
+    emd_sq: np.ndarray,
+    r: np.ndarray,
+    want_grad: bool = True,
+    allow_projection: bool = True,
 ) -> tuple[float, np.ndarray | None]:
-    """Log-ML of standardised targets ``r`` and its gradient in log-parameter space."""
+    """Log-ML of standardised targets ``r`` and its gradient in log-parameter space.
+
+    The gradient is exact when no PSD projection was needed (tuning never projects).
+    """
     hp = GPHyperparameters.from_vector(theta)
     k_lp, k_emd = kernel_parts(lp, emd_sq, hp.kernel)
-    chol = safe_cholesky(k_lp + k_emd, hp.noise)
+    chol = safe_cholesky(k_lp + k_emd, hp.noise, allow_projection=allow_projection)
     L = chol.factor
     a = scipy.linalg.cho_solve((L, True), r)
     n = len(r)
@@ -139,6 +147,8 @@ def tune_hyperparameters(
     if method == "sampling":
         thetas = lo + (hi - lo) * rng.random((num_samples, NUM_HYPERPARAMETERS))
         lmls = np.array([_safe_lml(t, lp, emd_sq, r) for t in thetas])
+        if not np.isfinite(lmls).any():  # no valid GP anywhere: fall back to the box's centre
+            return 0.5 * (lo + hi), TuningReport("sampling", -np.inf, num_samples, time.perf_counter() - start)
         w = np.exp(lmls - np.max(lmls))
         w /= w.sum()
         i = int(rng.choice(len(thetas), p=w))
@@ -154,7 +164,7 @@ def tune_hyperparameters(
 
     def objective(t: np.ndarray) -> tuple[float, np.ndarray]:
         try:
-            v, g = log_marginal_likelihood_and_grad(t, lp, emd_sq, r)
+            v, g = log_marginal_likelihood_and_grad(t, lp, emd_sq, r, allow_projection=False)
         except np.linalg.LinAlgError:
             return 1e25, np.zeros_like(t)
         return -v, -g
@@ -164,14 +174,14 @@ def tune_hyperparameters(
             objective, thetas[i], jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": max_iter}
         )
         evaluations += int(res.nfev)
-        if np.isfinite(res.fun) and -res.fun > best_lml:
+        if res.fun < 1e24 and -res.fun > best_lml:
             best_theta, best_lml = np.clip(res.x, lo, hi), float(-res.fun)
     return best_theta, TuningReport("ml", best_lml, evaluations, time.perf_counter() - start)
 
 
 def _safe_lml(theta: np.ndarray, lp: np.ndarray, emd_sq: np.ndarray, r: np.ndarray) -> float:
     try:
-        return log_marginal_likelihood_and_grad(theta, lp, emd_sq, r, want_grad=False)[0]
+        return log_marginal_likelihood_and_grad(theta, lp, emd_sq, r, want_grad=False, allow_projection=False)[0]
     except np.linalg.LinAlgError:
         return -np.inf
 

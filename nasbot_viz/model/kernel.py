@@ -76,8 +76,14 @@ class CholeskyResult:
     jitter: float = 0.0
 
 
-def safe_cholesky(kernel: np.ndarray, noise: float, max_jitter_tries: int = 3) -> CholeskyResult:
-    """Cholesky of ``kernel + noise·I``; jitter, then PSD projection, only when needed."""
+def safe_cholesky(
+    kernel: np.ndarray, noise: float, max_jitter_tries: int = 3, allow_projection: bool = True
+) -> CholeskyResult:
+    """Cholesky of ``kernel + noise·I``; jitter, then PSD projection, only when needed.
+
+    With ``allow_projection=False`` a failure raises `numpy.linalg.LinAlgError` instead: the
+    hyperparameter search uses that to stay among hyperparameters giving a valid GP.
+    """
     n = kernel.shape[0]
     a = kernel + noise * np.eye(n)
     try:
@@ -91,6 +97,8 @@ def safe_cholesky(kernel: np.ndarray, noise: float, max_jitter_tries: int = 3) -
             return CholeskyResult(np.linalg.cholesky(a + jitter * np.eye(n)), "jitter", jitter)
         except np.linalg.LinAlgError:
             jitter *= 100.0
+    if not allow_projection:
+        raise np.linalg.LinAlgError("kernel matrix is not positive definite")
     return CholeskyResult(project_psd_cholesky(kernel, noise), "projected")
 
 

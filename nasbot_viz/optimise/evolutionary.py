@@ -118,7 +118,7 @@ def maximise_acquisition(
     while len(candidates) < budget and attempts < max_attempts:
         generation += 1
         k = min(per_epoch, budget - len(candidates))
-        parents = rng.choice(len(candidates), size=k, p=_parent_probabilities(np.asarray(values)))
+        parents = rng.choice(len(candidates), size=k, p=parent_probabilities(np.asarray(values)))
         batch = []
         for p in parents:
             attempts += 1
@@ -147,7 +147,7 @@ def _evaluate(acquisition: Any, archs: list[Architecture]) -> tuple[np.ndarray, 
     return v, nan, nan
 
 
-def _parent_probabilities(values: np.ndarray) -> np.ndarray:
+def parent_probabilities(values: np.ndarray) -> np.ndarray:
     """∝ exp((f − mean f)/(2·std f)); uniform when every value is equal."""
     f = np.where(np.isfinite(values), values, np.nan)
     if np.all(np.isnan(f)):
