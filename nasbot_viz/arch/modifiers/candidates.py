@@ -3,6 +3,13 @@
 These follow the authors' `get_list_of_*_modifiers` functions, with one difference in form: the
 randomness the authors leave inside their closures (which layers a branch copies) is drawn here,
 so each record is complete and replayable.
+
+Deliberate differences from the authors' code, none of which changes what a valid mutation is:
+- en-masse groups that contain no layer are not offered (the authors' return the parent as is);
+- a wedged layer's units are rounded in the fallback cases too (the authors' can be fractional);
+- skip treats a flattened input (after fc) as inadmissible; on Python 3 the authors' comparison
+  of 'x' with a number raises, which their bare except turns into "no skip candidates at all".
+Skip start layers are drawn without the 0.9 decay that branch (dup_path) uses, as in the code.
 """
 
 from __future__ import annotations
@@ -57,10 +64,11 @@ def _pick(rng: np.random.Generator, options: tuple | list, p: np.ndarray | None 
 # ------------------------------------------------------------------------------ unit changes
 def single_layer_candidates(arch: Architecture, increase: bool) -> list[Modifier]:
     cls = IncSingle if increase else DecSingle
-    return [
-        cls(layer=i, label=arch.layers[i].label, old_units=arch.layers[i].units, new_units=scaled_units(arch.layers[i].units, increase))
-        for i in directly_modifiable(arch)
-    ]
+    out: list[Modifier] = []
+    for i in directly_modifiable(arch):
+        lay = arch.layers[i]
+        out.append(cls(layer=i, label=lay.label, old_units=lay.units, new_units=scaled_units(lay.units, increase)))
+    return out
 
 
 def en_masse_groups(arch: Architecture) -> list[tuple[int, int, tuple[int, ...]]]:
@@ -81,10 +89,11 @@ def en_masse_groups(arch: Architecture) -> list[tuple[int, int, tuple[int, ...]]
 
 def en_masse_candidates(arch: Architecture, increase: bool) -> list[Modifier]:
     cls = IncEnMasse if increase else DecEnMasse
-    return [
-        cls(group=g, num_groups=ng, layers=layers, new_units=tuple(scaled_units(arch.layers[i].units, increase) for i in layers))
-        for g, ng, layers in en_masse_groups(arch)
-    ]
+    out: list[Modifier] = []
+    for g, ng, layers in en_masse_groups(arch):
+        new_units = tuple(scaled_units(arch.layers[i].units, increase) for i in layers)
+        out.append(cls(group=g, num_groups=ng, layers=layers, new_units=new_units))
+    return out
 
 
 # ------------------------------------------------------------------------------ swap
@@ -287,11 +296,13 @@ def skip_end_weights(arch: Architecture, start: int, d_ip: np.ndarray, d_op: np.
             continue
         if pre is not None:
             # Image entering j must be no larger than the image leaving start. Flattened inputs
-            # (None, the authors' 'x') only occur for fc/softmax after fc, excluded either way.
+            # (None, the authors' 'x') only occur for fc/softmax after fc, which the original
+            # Python 2 code also excludes (there via the fc rule below).
             if pre[j] is None or post[start] > pre[j]:
                 continue
         if lay.label == "fc":
-            if not all(L.is_conv(arch.layers[p].label) or L.is_pool(arch.layers[p].label) for p in arch.parents[j]):
+            parent_labels = [arch.layers[p].label for p in arch.parents[j]]
+            if not all(L.is_conv(x) or L.is_pool(x) for x in parent_labels):
                 continue
         w[j] = 1.0
     if w.sum() == 0:
