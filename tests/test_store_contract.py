@@ -358,3 +358,43 @@ def test_reader_processes_follow_a_writer(tmp_path):
         report = json.loads(out)
         assert report["done"] == list(range(total))
         assert report["reads"] > 1  # it read while the writer was writing
+
+
+def test_writer_lock(store, tmp_path):
+    with store.writer_lock():
+        if isinstance(store, SQLiteStore):
+            other = open_store(store.path)
+            with pytest.raises(StoreError, match="being written by nasbot-viz process"):
+                with other.writer_lock():
+                    pass
+            other.close()
+    with store.writer_lock():  # released
+        pass
+
+
+LOCK_HOLDER = textwrap.dedent("""
+    import sys, time
+    from nasbot_viz.store import open_store
+    store = open_store(sys.argv[1])
+    with store.writer_lock():
+        print("locked", flush=True)
+        time.sleep(60)
+""")
+
+
+def test_writer_lock_dies_with_its_process(tmp_path):
+    path = tmp_path / "run.db"
+    open_store(path).close()
+    holder = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with open_store(path) as s:
+            with pytest.raises(StoreError, match="being written"):
+                with s.writer_lock():
+                    pass
+            holder.kill()
+            holder.wait(10)
+            with s.writer_lock():
+                pass
+    finally:
+        holder.kill()

@@ -18,12 +18,27 @@ import multiprocessing
 import os
 import queue
 import threading
+import time
+from multiprocessing.managers import SyncManager
 from typing import Any, Callable
 
 from nasbot_viz.records import EpochPoint
 from nasbot_viz.run.errors import RunError
 
 EXECUTOR_KINDS = ("inline", "thread", "process", "dask")
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Worker-process initializer: exit when the parent dies (for example SIGKILLed), instead of
+    lingering as an orphan that still holds a GPU or a CPU."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent_pid:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="nasbot-parent-watch", daemon=True).start()
 
 
 class InlineExecutor(cf.Executor):
@@ -117,8 +132,10 @@ class WorkerPool:
             with self._lock:
                 if self._manager is None:
                     try:
-                        self._manager = multiprocessing.get_context("spawn").Manager()
-                        self._queue = self._manager.Queue()
+                        manager = SyncManager(ctx=multiprocessing.get_context("spawn"))
+                        manager.start(initializer=_exit_with_parent, initargs=(os.getpid(),))
+                        self._manager = manager
+                        self._queue = manager.Queue()
                     except (OSError, EOFError, RuntimeError):
                         self._progress_mode = None
                         return None
@@ -199,7 +216,8 @@ def make_executor(kind: str = "thread", workers: int = 1, address: str | None = 
         ex = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="nasbot-worker")
         return WorkerPool(ex, "thread", workers, threads_per_eval=max(1, cpus // workers), progress="local")
     if kind == "process":
-        ex = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        ex = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                    initializer=_exit_with_parent, initargs=(os.getpid(),))
         return WorkerPool(ex, "process", workers, threads_per_eval=max(1, cpus // workers), progress="manager")
     return _make_dask(workers, address)
 

@@ -13,6 +13,7 @@ watches it through `RunProgress`.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import logging
 import math
 import threading
@@ -449,10 +450,36 @@ def run_search(
         raise RunError("give a budget (budget_evaluations and/or budget_seconds) or a controller to stop the run")
     pool = WorkerPool.wrap(executor)
     controller = controller or RunController()
+    lock = store.writer_lock() if hasattr(store, "writer_lock") else contextlib.nullcontext()
+    try:
+        with lock:
+            return _run_locked(searcher, task, store, pool, budget_evaluations, budget_seconds, run_id, controller,
+                               on_event, epochs, seed, device, config, evaluate_fn, time_limit)
+    except BaseException as err:
+        if not controller.finished:  # failed before the loop started (store locked, unknown run)
+            controller._finish(None, err)
+        raise
+
+
+def _searcher_spec(searcher: Any) -> dict[str, Any] | None:
+    """How to rebuild the searcher on resume: its method name and constructor arguments."""
+    method = getattr(searcher, "method", None)
+    make_config = getattr(searcher, "config", None)
+    if not isinstance(method, str) or not callable(make_config):
+        return None
+    return {"method": method, "config": make_config()}
+
+
+def _run_locked(searcher: Any, task: Any, store: Any, pool: WorkerPool, budget_evaluations: int | None,
+                budget_seconds: float | None, run_id: str | None, controller: RunController,
+                on_event: Any, epochs: int | None, seed: int, device: str, config: dict[str, Any] | None,
+                evaluate_fn: Callable[..., Result] | None, time_limit: float | None) -> RunSummary:
     if run_id is None:
+        spec = _searcher_spec(searcher)
         full = {
             **_describe_task(task),
-            "method": type(searcher).__name__,
+            "method": spec["method"] if spec else type(searcher).__name__,
+            "searcher": spec,
             "seed": seed,
             "epochs": epochs,
             "device": device,

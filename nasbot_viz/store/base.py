@@ -17,6 +17,7 @@ Event kinds and their payloads (plain JSON):
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any, Protocol, runtime_checkable
 
 from nasbot_viz.records import EpochPoint, Event, Proposal, Result, TrialRecord
@@ -83,5 +84,8 @@ class RunStore(Protocol):
 
     def last_seq(self, run_id: str) -> int:
         """The newest event's seq for the run (0 if none): a cursor that skips the history."""
+
+    def writer_lock(self) -> AbstractContextManager[None]:
+        """Held by the loop while it writes; raises StoreError if another loop holds it."""
 
     def close(self) -> None: ...

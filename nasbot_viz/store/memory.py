@@ -3,6 +3,7 @@ it hands out is a copy, so readers can never see (or cause) a half-written trial
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import threading
 import time
@@ -229,6 +230,10 @@ class MemoryStore:
             self._run(run_id)
             events = self._events[run_id]
             return events[-1].seq if events else 0
+
+    def writer_lock(self) -> contextlib.AbstractContextManager[None]:
+        """Nothing to lock: an in-memory store lives and dies with its process."""
+        return contextlib.nullcontext()
 
     def close(self) -> None:
         self._closed = True

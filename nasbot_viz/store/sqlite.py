@@ -488,6 +488,36 @@ class SQLiteStore:
         row = self._read("SELECT max(seq) FROM events WHERE run_id = ?", (run_id,))
         return int(row[0][0] or 0)
 
+    @contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """Hold the store's writer lock while a loop writes to it: a second search on the same file
+        (another process, or a resume of a run that is still alive) is refused with a clear error.
+        An advisory ``flock`` on ``<store>.lock``, so the OS releases it when the holder dies."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - no advisory locks on this platform
+            yield
+            return
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        fh = open(lock_path, "a+")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            fh.close()
+            raise StoreError(f"{self.path} is being written by {holder}: one search per store at a time "
+                             "(watch it with 'nasbot-viz info', or use another --store)") from None
+        try:
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"nasbot-viz process {os.getpid()}")
+            fh.flush()
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+            fh.close()
+
     def schema_history(self) -> list[dict[str, Any]]:
         """Applied migrations, oldest first."""
         rows = self._read("SELECT version, applied_at, description FROM schema_migrations ORDER BY version")
