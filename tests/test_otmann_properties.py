@@ -170,7 +170,7 @@ def test_two_processes_give_identical_results():
     sent = _parallel.stats["pairs_to_workers"]
     parallel_cache = DistanceCache(n_jobs=2)
     par = parallel_cache.matrix(nets)
-    assert _parallel.stats["pairs_to_workers"] > sent, "the worker process took no pairs"
+    assert _parallel.stats["pairs_to_workers"] > sent, "no pairs were sent to the worker process"
     assert np.array_equal(serial, par)
     assert parallel_cache.pairs_computed == 780
 

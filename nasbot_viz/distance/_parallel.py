@@ -12,7 +12,7 @@ import atexit
 import multiprocessing
 import os
 import threading
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
@@ -104,7 +104,7 @@ def compute_pairs(
     workers = jobs - 1
     out = np.empty((n, 2 * config.num_pairs))
     order = np.argsort(pi, kind="stable")  # chunks then touch few distinct rows
-    chunk = int(np.clip(n // (8 * jobs), 32, 256))
+    chunk = int(np.clip(n // (16 * jobs), 16, 128))
     bounds = [(s, min(s + chunk, n)) for s in range(0, n, chunk)]
     front, back = 0, len(bounds)
     inflight: dict[Future, int] = {}
@@ -138,13 +138,14 @@ def compute_pairs(
             if inflight:
                 done = [f for f in inflight if f.done()]
                 collect(done)
-        # Take back whatever the workers have not started; wait for the rest.
+        # Never wait for a busy worker: redo its outstanding chunks here, whichever ends first
+        # wins (a late worker result is dropped), so a call is never slower than one process.
         for fut in list(inflight):
-            if fut.cancel():
+            if fut in inflight and not fut.done():
+                fut.cancel()
                 run_local(inflight.pop(fut))
-        while inflight:
-            done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
-            collect(done)
+            collect([f for f in inflight if f.done()])
+        inflight.clear()
     except BrokenProcessPool:
         _discard_pool(pool)
         for c in list(inflight.values()) + list(range(front, back)):
