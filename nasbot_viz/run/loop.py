@@ -389,8 +389,9 @@ class _Loop:
     def run(self) -> str:
         while True:
             self.wake.clear()
-            self.record_progress()
-            for future in [f for f in self.in_flight if f.done()]:
+            finished = [f for f in self.in_flight if f.done()]
+            self.record_progress()  # after listing finished trials, so all their epochs are in
+            for future in finished:
                 self.complete(future)
             if self.ctrl.cancel_requested:
                 self._interrupt(list(self.in_flight))

@@ -64,7 +64,14 @@ def proposal_fields(proposal: Proposal) -> dict[str, Any]:
 
 
 def point_dict(point: EpochPoint | dict[str, Any]) -> dict[str, Any]:
-    return plain(point if isinstance(point, dict) else asdict(point))
+    """An epoch point as plain numbers (the hot path of progress reporting: no JSON round trip)."""
+    if isinstance(point, dict):
+        return plain(point)
+    try:
+        return {"epoch": int(point.epoch), "train_loss": float(point.train_loss),
+                "val_error": float(point.val_error), "seconds": float(point.seconds)}
+    except (TypeError, ValueError, AttributeError) as err:
+        raise StoreError(f"an epoch point needs numeric epoch, train_loss, val_error, seconds: {err}") from None
 
 
 def result_dict(result: Result) -> dict[str, Any]:

@@ -50,8 +50,9 @@ class MemoryStore:
             raise StoreError(f"run {run_id!r} has no trial {trial_id}") from None
 
     def _log(self, run_id: str, kind: str, trial_id: int | None, payload: dict[str, Any]) -> None:
+        # payloads are built from plain data already; readers get deep copies, nothing mutates them
         self._seq += 1
-        self._events[run_id].append(Event(self._seq, run_id, kind, trial_id, time.time(), C.plain(payload)))
+        self._events[run_id].append(Event(self._seq, run_id, kind, trial_id, time.time(), payload))
 
     @staticmethod
     def _record(row: dict[str, Any]) -> TrialRecord:
