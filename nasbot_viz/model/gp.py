@@ -140,6 +140,22 @@ def tune_hyperparameters(
     num_samples: int = AUTHORS_NUM_SAMPLES,
 ) -> tuple[np.ndarray, TuningReport]:
     """Fit θ (log space, standardised units) by marginal likelihood; deterministic given ``rng``."""
+    # Small dense algebra: one BLAS thread is faster than two fighting over a busy machine.
+    with threadpool_limits(1, user_api="blas"):
+        return _tune(lp, emd_sq, r, rng, method, num_random, num_restarts, max_iter, num_samples)
+
+
+def _tune(
+    lp: np.ndarray,
+    emd_sq: np.ndarray,
+    r: np.ndarray,
+    rng: np.random.Generator,
+    method: str,
+    num_random: int,
+    num_restarts: int,
+    max_iter: int,
+    num_samples: int,
+) -> tuple[np.ndarray, TuningReport]:
     import time
 
     start = time.perf_counter()

@@ -14,6 +14,7 @@ budget here counts acquisition evaluations, pool members included, as Dragonfly 
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
@@ -54,6 +55,8 @@ class OptimiserResult:
     best_index: int | None  # None when no eligible network was found
     budget: int
     mutation_attempts: int
+    seconds_scoring: float = 0.0  # in the acquisition (model posterior, new OTMANN distances)
+    seconds_mutating: float = 0.0  # in the modifiers
 
     @property
     def best(self) -> Candidate | None:
@@ -100,10 +103,13 @@ def maximise_acquisition(
 
     candidates: list[Candidate] = []
     values: list[float] = []
+    timers = {"score": 0.0, "mutate": 0.0}
 
     def score(batch: list[tuple[Architecture, int | None, tuple[Any, ...], int]]) -> None:
         archs = [b[0] for b in batch]
+        t0 = time.perf_counter()
         scored = _evaluate(acquisition, archs)
+        timers["score"] += time.perf_counter() - t0
         for (arch, parent, mods, gen), v, m, s in zip(batch, *scored):
             v = float(v) if np.isfinite(v) else -np.inf
             candidates.append(
@@ -120,6 +126,7 @@ def maximise_acquisition(
         k = min(per_epoch, budget - len(candidates))
         parents = rng.choice(len(candidates), size=k, p=parent_probabilities(np.asarray(values)))
         batch = []
+        t0 = time.perf_counter()
         for p in parents:
             attempts += 1
             out = mutate(candidates[int(p)].architecture, rng, constraints)
@@ -130,12 +137,13 @@ def maximise_acquisition(
                 continue
             seen.add(child.id)
             batch.append((child, int(p), tuple(mods), generation))
+        timers["mutate"] += time.perf_counter() - t0
         if batch:
             score(batch)
 
     eligible = [i for i, c in enumerate(candidates) if c.eligible and np.isfinite(c.acquisition)]
     best = max(eligible, key=lambda i: candidates[i].acquisition) if eligible else None
-    return OptimiserResult(tuple(candidates), best, budget, attempts)
+    return OptimiserResult(tuple(candidates), best, budget, attempts, timers["score"], timers["mutate"])
 
 
 def _evaluate(acquisition: Any, archs: list[Architecture]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
