@@ -198,3 +198,24 @@ def test_works_from_threads():
     for block in results:
         k = 12 - block.shape[1]
         assert np.array_equal(block, full[:, k:, :])
+
+
+def test_pair_index_against_a_dict():
+    from nasbot_viz.distance._pairindex import PairIndex
+
+    rng = np.random.default_rng(5)
+    index = PairIndex(capacity=16)
+    reference: dict[int, int] = {}
+    for batch in range(30):  # many growths, and keys that collide in the low and high bits
+        lo = rng.integers(0, 300, 200)
+        hi = rng.integers(0, 300, 200)
+        keys = np.unique((lo.astype(np.int64) << 32) | hi)
+        keys = np.array([k for k in keys.tolist() if k not in reference], dtype=np.int64)
+        vals = np.arange(len(reference), len(reference) + len(keys))
+        index.put(keys, vals)
+        reference.update(zip(keys.tolist(), vals.tolist()))
+        probe = np.concatenate([keys, rng.integers(0, 2**40, 50)])
+        got = index.get(probe.reshape(-1, 1))
+        assert got.shape == (len(probe), 1)
+        assert got.ravel().tolist() == [reference.get(k, -1) for k in probe.tolist()]
+    assert len(index) == len(reference)

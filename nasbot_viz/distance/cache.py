@@ -2,8 +2,8 @@
 
 Each architecture gets a small integer index on first sight; its features (masses, path
 lengths, label indices) are computed once. A pair (i, j) is stored once under the key
-min·2³² + max in a sorted int64 array, so a block lookup for rows × cols is one vectorised
-`searchsorted`; only the missing pairs are solved (in parallel for big batches).
+min·2³² + max in a vectorised hash map, so a block lookup for rows × cols costs a few numpy
+gathers; only the missing pairs are solved (in parallel for big batches).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from nasbot_viz.arch.architecture import Architecture
+from nasbot_viz.distance._pairindex import PairIndex
 from nasbot_viz.distance._parallel import compute_pairs
 from nasbot_viz.distance.config import DEFAULT_CONFIG, OTMANNConfig
 from nasbot_viz.distance.core import Features, KindMismatchError, features
@@ -32,9 +33,8 @@ class DistanceCache:
         self._index: dict[str, int] = {}
         self._feats: list[Features] = []
         self._kind: str | None = None
-        self._keys = np.empty(0, dtype=np.int64)  # sorted pair keys
-        self._slots = np.empty(0, dtype=np.int64)  # row in _values of each key
-        self._values = np.zeros((1024, self._nv))
+        self._pairs = PairIndex()  # pair key -> column of _values
+        self._values = np.zeros((self._nv, 1024))  # variant-major, so a block gathers contiguously
         self._stored = 0
         self._lock = threading.RLock()
         self.pairs_computed = 0  # OT pairs solved so far (each is `config.num_pairs` solver calls)
@@ -78,30 +78,16 @@ class DistanceCache:
             return out
 
     # --------------------------------------------------------------------------- lookups
-    def _lookup(self, q: np.ndarray) -> np.ndarray:
-        """Slot of each key in q, or -1 when missing."""
-        if not len(self._keys):
-            return np.full(q.shape, -1, dtype=np.int64)
-        pos = np.searchsorted(self._keys, q)
-        pos[pos == len(self._keys)] = 0
-        found = self._keys[pos] == q
-        return np.where(found, self._slots[pos], -1)
-
     def _store(self, keys: np.ndarray, values: np.ndarray) -> None:
-        """Add new (unique, absent) keys with their distance rows."""
+        """Add new (unique, absent) keys with their distance rows (len(keys), variants)."""
         n = len(keys)
         need = self._stored + n
-        if need > len(self._values):
-            grown = np.empty((max(need, 2 * len(self._values), 1024), self._nv))
-            grown[: self._stored] = self._values[: self._stored]
+        if need > self._values.shape[1]:
+            grown = np.zeros((self._nv, max(need, 2 * self._values.shape[1])))
+            grown[:, : self._stored] = self._values[:, : self._stored]
             self._values = grown
-        self._values[self._stored : need] = values
-        slots = np.arange(self._stored, need, dtype=np.int64)
-        order = np.argsort(keys)
-        keys, slots = keys[order], slots[order]
-        at = np.searchsorted(self._keys, keys)
-        self._keys = np.insert(self._keys, at, keys)
-        self._slots = np.insert(self._slots, at, slots)
+        self._values[:, self._stored : need] = values.T
+        self._pairs.put(keys, np.arange(self._stored, need, dtype=np.int64))
         self._stored = need
 
     def _block(self, ri: np.ndarray, ci: np.ndarray) -> np.ndarray:
@@ -109,7 +95,7 @@ class DistanceCache:
         hi = np.maximum.outer(ri, ci)
         q = (lo << _SHIFT) | hi
         diag = lo == hi
-        slots = self._lookup(q)
+        slots = self._pairs.get(q)
         missing = (slots < 0) & ~diag
         if missing.any():
             new_keys = np.unique(q[missing])
@@ -118,9 +104,9 @@ class DistanceCache:
             values = compute_pairs(self._feats, pi, pj, self.config, self.n_jobs)
             self.pairs_computed += len(new_keys)
             self._store(new_keys, values)
-            slots = self._lookup(q)
+            slots = self._pairs.get(q)
         slots[diag] = 0
-        out = self._values[slots.ravel()].T.reshape(self._nv, len(ri), len(ci))
+        out = self._values.take(slots.ravel(), axis=1).reshape(self._nv, len(ri), len(ci))
         if diag.any():
             out[:, diag] = 0.0
         return out
