@@ -238,7 +238,9 @@ def following(trials: int, tmp: Path, readers: int) -> dict:
 
 def write_markdown(result: dict, path: Path) -> None:
     lines = ["# Run loop and store overhead", "",
-             f"{result['machine']}; Python {result['python']}; SQLite {result['sqlite']}; {result['date']}.", "",
+             f"{result['machine']}; Python {result['python']}; SQLite {result['sqlite']}; {result['date']}; "
+             f"load average {result['load_before']:.1f} before / {result['load_after']:.1f} after (a shared box: "
+             "other jobs inflate every figure, and the writer-with-readers ratio is within that noise).", "",
              "## Loop overhead per trial (free searcher and objective: scheduling + store writes only)", "",
              "| store | executor | trials | ms / trial | writes / trial | ms / write |", "|---|---|---|---|---|---|"]
     for r in result["loop"]:
@@ -248,7 +250,7 @@ def write_markdown(result: dict, path: Path) -> None:
                      f"{r['events_per_trial']:.0f} | {r['ms_per_write']:.3f} |")
     e2e = [r for r in result["loop"] if "note" in r]
     for r in e2e:
-        lines += ["", f"End to end ({r['note']}, SQLite, inline): **{r['ms_per_trial']:.2f} ms/trial**."]
+        lines += ["", f"For scale, {r['note']} (SQLite, inline): **{r['ms_per_trial']:.2f} ms/trial** end to end."]
     f = result["following"]
     reports = f["reader_reports"]
     lines += ["", f"## Following a {f['trials']:,}-trial run ({f['catch_up_events']:,} events, 14 per trial)", "",
@@ -281,13 +283,15 @@ def main() -> None:
     import sqlite3
 
     result = {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
-              "machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "date": time.strftime("%Y-%m-%d")}
+              "machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "date": time.strftime("%Y-%m-%d"),
+              "load_before": os.getloadavg()[0]}
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         print("loop overhead:", flush=True)
         result["loop"] = loop_overhead(loop_trials, tmp)
         print("following a run:", flush=True)
         result["following"] = following(follow_trials, tmp, args.readers)
+    result["load_after"] = os.getloadavg()[0]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "run_overhead.json").write_text(json.dumps(result, indent=1) + "\n")

@@ -49,7 +49,8 @@ def _finished(path) -> dict[int, tuple]:
 
 def _launch(argv, delay):
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    return subprocess.Popen([sys.executable, "-c", SLOW_CLI, str(delay), *argv], env=env,
+    # its own process group, so the kill also takes any helper processes it spawned (no orphans)
+    return subprocess.Popen([sys.executable, "-c", SLOW_CLI, str(delay), *argv], env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
@@ -71,8 +72,11 @@ def crash_and_resume(tmp_path, *, method: str, evaluations: int, kills: int, del
                 time.sleep(0.02)
             time.sleep(rng.uniform(0.0, 1.5 * delay))
         assert proc.poll() is None, f"the run ended before kill {k}: {proc.stderr.read()}"
-        proc.send_signal(signal.SIGKILL)
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(30)
+        if k == 0:  # a killed run looks 'running' but nobody writes it
+            with open_store(path, readonly=True) as store:
+                assert store.list_runs()[0]["status"] == "running" and not store.writer_active()
         history.append(_finished(path))
     assert len(history[-1]) < evaluations, "the kills came too late to test anything"
 

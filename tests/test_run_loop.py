@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -313,3 +315,18 @@ def test_dask_local_cluster():
         summary = run_search(searcher, TASK, store, pool, budget_evaluations=4)
     assert summary.done == 4 and searcher.max_pending == 2
     assert all(t.value is not None and len(t.curve) == 3 for t in store.trials(summary.run_id))
+
+
+def test_running_synthetic_search_loads_neither_torch_nor_dask(tmp_path):
+    """The run layer imports training code lazily, and Dask only for a Dask executor."""
+    code = (
+        "import sys\n"
+        "import nasbot_viz.run, nasbot_viz.run.resume, nasbot_viz.store.export, nasbot_viz.commands.run_commands\n"
+        "from nasbot_viz.cli import main\n"
+        f"assert main(['run', '--task', 'synthetic-mlp', '--method', 'random', '--evaluations', '3', "
+        f"'--executor', 'inline', '--quiet', '--store', {str(tmp_path / 'x.db')!r}]) == 0\n"
+        "print('LOADED:' + ','.join(m for m in ('torch', 'dask', 'distributed', 'panel', 'bokeh') if m in sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "LOADED:"

@@ -398,3 +398,14 @@ def test_writer_lock_dies_with_its_process(tmp_path):
                 pass
     finally:
         holder.kill()
+
+
+def test_writer_active(tmp_path):
+    path = tmp_path / "run.db"
+    writer = open_store(path)
+    reader = open_store(path, readonly=True)
+    assert not reader.writer_active()
+    with writer.writer_lock():
+        assert reader.writer_active()
+    assert not reader.writer_active()
+    assert not MemoryStore().writer_active()

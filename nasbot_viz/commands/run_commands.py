@@ -344,7 +344,11 @@ def _info(args: argparse.Namespace) -> int:
         for run in runs:
             cfg = run["config"]
             created = time.strftime("%Y-%m-%d %H:%M", time.localtime(run["created_at"]))
-            print(f"\nrun {run['run_id']}  [{run['status']}]  created {created}")
+            status = run["status"]
+            if status in ("running", "paused") and not store.writer_active():
+                status += f"; no process is writing it: it crashed, resume with 'nasbot-viz resume {args.store} " \
+                          f"--run {run['run_id']}'"
+            print(f"\nrun {run['run_id']}  [{status}]  created {created}")
             searcher = cfg.get("searcher") or {}
             acq = (searcher.get("config") or {}).get("acquisition")
             budget = cfg.get("budget_evaluations")

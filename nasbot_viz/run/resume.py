@@ -117,7 +117,7 @@ def resume_run(
         updates["budget_evaluations"] = budget_evaluations
     owned = executor is None
     if executor is None:
-        kind = executor_kind or ("dask" if address else cfg.get("executor_kind") or cfg.get("executor", "thread"))
+        kind = executor_kind or ("dask" if address else cfg.get("executor", "thread"))
         if kind not in ("inline", "thread", "process", "dask"):
             kind = "thread"
         address = address if address is not None else (cfg.get("dask") if kind == "dask" else None)

@@ -88,4 +88,7 @@ class RunStore(Protocol):
     def writer_lock(self) -> AbstractContextManager[None]:
         """Held by the loop while it writes; raises StoreError if another loop holds it."""
 
+    def writer_active(self) -> bool:
+        """True while some live process holds the writer lock."""
+
     def close(self) -> None: ...

@@ -236,6 +236,10 @@ class MemoryStore:
         """Nothing to lock: an in-memory store lives and dies with its process."""
         return contextlib.nullcontext()
 
+    def writer_active(self) -> bool:
+        """Unknowable from outside the process; an in-memory store has no other readers anyway."""
+        return False
+
     def close(self) -> None:
         self._closed = True
 

@@ -518,6 +518,27 @@ class SQLiteStore:
             fcntl.flock(fh, fcntl.LOCK_UN)
             fh.close()
 
+    def writer_active(self) -> bool:
+        """Whether a live process holds the writer lock (so a 'running' run really is running)."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover
+            return False
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        try:
+            fh = open(lock_path, "rb")
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        else:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+            return False
+        finally:
+            fh.close()
+
     def schema_history(self) -> list[dict[str, Any]]:
         """Applied migrations, oldest first."""
         rows = self._read("SELECT version, applied_at, description FROM schema_migrations ORDER BY version")
