@@ -11,10 +11,10 @@ from typing import Any
 
 from nasbot_viz.train.evaluate import evaluate
 from nasbot_viz.train.plan import NetworkPlan, plan_network
-from nasbot_viz.train.tasks import TASKS, Task, get_task
+from nasbot_viz.train.tasks import TASKS, USER_DATA_HELP, Task, get_task
 
 __all__ = [
-    "TASKS", "Task", "get_task", "evaluate", "plan_network", "NetworkPlan",
+    "TASKS", "USER_DATA_HELP", "Task", "get_task", "evaluate", "plan_network", "NetworkPlan",
     "build_module", "count_params", "count_flops", "load_dataset",
 ]
 

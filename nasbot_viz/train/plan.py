@@ -17,6 +17,8 @@ Layer conventions (what each label becomes):
 - softmax (CNN) / softmax, linear (MLP): spatial parents are globally average-pooled, then a linear
   map to the task's outputs (logits, or regression targets). ``op`` averages its parents' outputs.
 - MLP activations: linear → activation; crelu is concat(relu(x), relu(-x)) and so gives 2×units.
+- The task, not the output label, decides the loss: an MLP ending in ``linear`` trains with
+  cross-entropy on a classification task, one ending in ``softmax`` with MSE on a regression.
 """
 
 from __future__ import annotations

@@ -36,9 +36,12 @@ _REGISTRY: dict[str, tuple[str, str, str, int, str]] = {
                 "CIFAR-10 from the standard python batches under root= (never downloaded); 2-D CNNs"),
 }
 
-#: Task names and what each one is.
+#: Built-in task names and what each one is (``cifar10`` needs the data on disk: ``root=``).
 TASKS: dict[str, str] = {name: spec[4] for name, spec in _REGISTRY.items()}
-TASKS["npz:PATH"] = "your own data: an .npz file with arrays X and y (optional X_val/y_val, X_test/y_test)"
+#: How to name a task on your own data.
+USER_DATA_HELP = ("npz:/path/to/data.npz — your own data: arrays X (N, features) for MLPs or (N, C, L) / "
+                  "(N, C, H, W) for CNNs, and y (integer labels, or float targets for regression); "
+                  "optional X_val/y_val and X_test/y_test")
 
 _TRAIN_DEFAULTS: dict[str, Any] = {
     "lr": 3e-3,
