@@ -266,11 +266,14 @@ def test_nasbot_snapshot_shows_the_model_and_its_candidates():
     assert snap["model"]["trial_id"] == p.trial_id
     n = len(snap["trial_ids"])
     assert n == 11 and len(snap["mean"]) == n and len(snap["std"]) == n and len(snap["observed"]) == n
-    chosen = snap["candidates"][snap["chosen"]]
-    assert chosen["arch_id"] == p.architecture.id and chosen["eligible"]
+    assert snap["chosen"] == 0  # best first
+    chosen = snap["candidates"][0]
+    assert chosen["arch_id"] == p.architecture.id
     assert chosen["acquisition"] == pytest.approx(p.model_view.acquisition)
     assert chosen["mean"] == pytest.approx(p.model_view.mean)
-    assert len(snap["candidates"]) <= 20
+    accs = [c["acquisition"] for c in snap["candidates"]]
+    assert accs == sorted(accs, reverse=True) and len(accs) <= 20 - 10  # budget 20, 10 pool members
+    assert len(s.snapshot(max_candidates=3)["candidates"]) == 3
     # The posterior at told trials is close to what was observed (small noise).
     assert np.corrcoef(snap["mean"], snap["observed"])[0, 1] > 0.8
 

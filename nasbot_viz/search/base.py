@@ -393,7 +393,7 @@ class BaseSearcher:
             raise SearchError(f"trial {tid} has unknown state {state!r}")
 
     # ------------------------------------------------------------------------ explorer
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self, **options: Any) -> dict[str, Any]:
         """JSON-able view for the explorer; NASBOT adds its model's posterior and candidates."""
         with self._lock:
             ids, _, values = self.observations()
@@ -407,10 +407,10 @@ class BaseSearcher:
                 "best": None if best is None else {"trial_id": best["trial_id"], "value": best["value"]},
                 "model": None,
             }
-            snap.update(self._snapshot_extra())
+            snap.update(self._snapshot_extra(**options))
             return snap
 
-    def _snapshot_extra(self) -> dict[str, Any]:
+    def _snapshot_extra(self, **options: Any) -> dict[str, Any]:
         return {}
 
     def __repr__(self) -> str:

@@ -170,14 +170,26 @@ class NASBOT(BaseSearcher):
         )
 
     # ------------------------------------------------------------------------ explorer
-    def _snapshot_extra(self) -> dict[str, Any]:
+    def snapshot(self, max_candidates: int | None = 50) -> dict[str, Any]:
+        """The model that chose the latest proposal: its posterior at every told trial, and the
+        ``max_candidates`` best new networks its acquisition optimiser scored (None: all), best
+        first, so ``chosen`` is 0. Pool members and observed networks are left out."""
+        return super().snapshot(max_candidates=max_candidates)
+
+    def _snapshot_extra(self, max_candidates: int | None = 50) -> dict[str, Any]:
         if self._last is None:
             return {}
         model: OTMANNGP = self._last["model"]
         result: OptimiserResult = self._last["result"]
-        ids, archs, _ = self.observations()
+        _, archs, _ = self.observations()
         mean, std = model.posterior(archs) if archs else (np.zeros(0), np.zeros(0))
         hp = model.hyperparameters
+        cands = result.candidates
+        order = sorted(
+            (i for i, c in enumerate(cands) if c.eligible), key=lambda i: (-cands[i].acquisition, i)
+        )
+        if max_candidates is not None:
+            order = order[: max(int(max_candidates), 1)]
         return {
             "model": {
                 "trial_id": self._last["trial_id"],
@@ -186,23 +198,24 @@ class NASBOT(BaseSearcher):
                 "hyperparameters": hp.to_dict() if hp is not None else None,
                 "log_marginal_likelihood": model.log_marginal_likelihood(),
                 "cholesky": model.cholesky_method,
+                "num_candidates": len(cands),
+                "budget": result.budget,
             },
             "mean": [self.external(m) for m in mean],
             "std": [float(s) for s in std],
             "candidates": [
                 {
-                    "arch": c.architecture.to_dict(),
-                    "arch_id": c.architecture.id,
-                    "mean": self.external(c.mean),
-                    "std": float(c.std),
-                    "acquisition": _finite(c.acquisition),
-                    "parent": c.parent,
-                    "generation": c.generation,
-                    "eligible": c.eligible,
+                    "arch": cands[i].architecture.to_dict(),
+                    "arch_id": cands[i].architecture.id,
+                    "mean": self.external(cands[i].mean),
+                    "std": float(cands[i].std),
+                    "acquisition": _finite(cands[i].acquisition),
+                    "parent_arch_id": None if cands[i].parent is None else cands[cands[i].parent].architecture.id,
+                    "generation": cands[i].generation,
                 }
-                for c in result.candidates
+                for i in order
             ],
-            "chosen": result.best_index,
+            "chosen": 0 if order and order[0] == result.best_index else None,
         }
 
 
