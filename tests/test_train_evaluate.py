@@ -69,7 +69,13 @@ def test_regression_objective_is_normalised_mse():
     assert 0 < r.value < 0.5  # well below predicting the mean (about 1)
 
 
-def test_mnist1d_mlp_trains_on_its_features(tmp_path, monkeypatch):
+def test_the_same_cnn_trains_with_1d_convolutions_on_mnist1d():
+    r = evaluate(fixture("cnn", 0), "mnist1d-cnn", epochs=2)
+    assert r.ok and r.value < 0.8  # chance is 0.9
+    assert r.flops == 102_432  # 1-D: kernel 3, length 40 (the 2-D digits network costs more)
+
+
+def test_mnist1d_mlp_trains_on_its_features():
     r = evaluate(fixture("mlp", 1), get_task("mnist1d-mlp", lr=3e-3), epochs=1)
     assert r.ok and 0 < r.value < 0.9
 
