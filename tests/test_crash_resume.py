@@ -127,3 +127,23 @@ def test_sigkill_and_resume_evolution(tmp_path):
 @pytest.mark.slow
 def test_sigkill_and_resume_nasbot_soak(tmp_path):
     crash_and_resume(tmp_path, method="nasbot", evaluations=40, kills=8, delay=0.2, seed=5)
+
+
+def test_sigterm_cancels_cleanly_and_says_how_to_resume(tmp_path):
+    path = tmp_path / "term.db"
+    proc = _launch(["run", "--task", "synthetic-cnn", "--method", "random", "--evaluations", "50", "--workers", "2",
+                    "--executor", "thread", "--store", str(path)], 0.3)
+    deadline = time.monotonic() + 60
+    while len(_finished(path)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert f"Resume with: nasbot-viz resume {path} --run" in err and "Traceback" not in err
+    with open_store(path, readonly=True) as store:
+        [run] = store.list_runs()
+        assert run["status"] == "cancelled"
+        states = Counter(t.state for t in store.trials(run["run_id"]))
+        assert states[TrialState.INTERRUPTED] >= 1
+        assert states[TrialState.PENDING] == states[TrialState.RUNNING] == 0

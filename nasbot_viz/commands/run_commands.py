@@ -274,7 +274,7 @@ def _run(args: argparse.Namespace) -> int:
     acq = f" ({getattr(searcher, 'acquisition', '')})" if args.method == "nasbot" else ""
     printer.message(f"searching {task.name} with {args.method}{acq}: {args.evaluations} evaluations on "
                     f"{pool.description}, seed {args.seed}; store {store_path}")
-    config = {"dask": args.dask, "time_limit": None}
+    config = {"dask": args.dask}
 
     def start(controller: Any) -> Any:
         return run_search(searcher, task, store, pool, budget_evaluations=args.evaluations,

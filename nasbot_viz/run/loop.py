@@ -486,6 +486,7 @@ def _run_locked(searcher: Any, task: Any, store: Any, pool: WorkerPool, budget_e
             "device": device,
             "budget_evaluations": budget_evaluations,
             "budget_seconds": budget_seconds,
+            "time_limit": time_limit,
             "executor": pool.kind,
             "workers": pool.workers,
             "code_version": _code_version(),
