@@ -72,7 +72,9 @@ def test_regression_objective_is_normalised_mse():
 def test_the_same_cnn_trains_with_1d_convolutions_on_mnist1d():
     r = evaluate(fixture("cnn", 0), "mnist1d-cnn", epochs=2)
     assert r.ok and r.value < 0.8  # chance is 0.9
-    assert r.flops == 102_432  # 1-D: kernel 3, length 40 (the 2-D digits network costs more)
+    # 1-D convs: length 40, kernel 3, channels 1->16, 16->8 (twice), 16->32; max-pool to 20, fc pools
+    # to 16 positions: 32*16 -> 16; softmax 16 -> 10
+    assert r.flops == 40 * 3 * (1 * 16 + 16 * 8 + 16 * 8 + 16 * 32) + 32 * 16 * 16 + 16 * 10
 
 
 def test_mnist1d_mlp_trains_on_its_features():
