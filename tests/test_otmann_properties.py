@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from nasbot_viz.distance import VARIANTS, DistanceCache, OTMANNConfig, otmann, otmann_matrix
-from nasbot_viz.distance import core
 from nasbot_viz.distance.testing import random_network, random_networks
 
 LP = [k for k, v in enumerate(VARIANTS) if v.startswith("lp")]
@@ -82,17 +81,29 @@ def test_identical_content_gives_exactly_zero():
     assert all(abs(v) < 1e-9 for v in otmann(a, twin).distances.values())
 
 
-def count_solves(monkeypatch) -> list[int]:
-    """Count OT pairs actually solved in this process (n_jobs=1)."""
-    calls = [0]
-    real = core.solve_pair
+class SolveCounter:
+    """Counts calls of the exact OT solver in this process (n_jobs=1); 4 per pair by default."""
 
-    def counting(fa, fb, config, keep_plans=False):
-        calls[0] += 1
-        return real(fa, fb, config, keep_plans)
+    def __init__(self, monkeypatch):
+        from nasbot_viz.distance import _pot
 
-    monkeypatch.setattr(core, "solve_pair", counting)
-    return calls
+        self.solves = 0
+        real = _pot._emd_c
+
+        def counting(*args):
+            self.solves += 1
+            return real(*args)
+
+        monkeypatch.setattr(_pot, "_emd_c", counting)
+
+    @property
+    def pairs(self) -> int:
+        assert self.solves % 4 == 0
+        return self.solves // 4
+
+
+def count_solves(monkeypatch) -> SolveCounter:
+    return SolveCounter(monkeypatch)
 
 
 def test_growing_the_set_computes_only_new_pairs(monkeypatch):
@@ -100,27 +111,27 @@ def test_growing_the_set_computes_only_new_pairs(monkeypatch):
     archs = random_networks("cnn", 14, seed=11)
     cache = DistanceCache(n_jobs=1)
     first = cache.matrix(archs[:10])
-    assert calls[0] == 45 and cache.pairs_computed == 45 and cache.num_pairs == 45
+    assert calls.pairs == 45 and cache.pairs_computed == 45 and cache.num_pairs == 45
     assert cache.solver_calls == 45 * 4
 
     grown = cache.matrix(archs)  # 4 more networks: 4·10 + 6 new pairs
-    assert calls[0] == 45 + 46
+    assert calls.pairs == 45 + 46
     assert len(cache) == 14 and cache.num_pairs == 91
     assert np.array_equal(grown[:, :10, :10], first)
 
     again = cache.matrix(archs[::-1])  # nothing new, any order
-    assert calls[0] == 91
+    assert calls.pairs == 91
     assert np.array_equal(again, grown[:, ::-1, ::-1])
 
     newcomer = random_networks("cnn", 15, seed=11)[14]
     row = cache.pairwise([newcomer], archs)
-    assert calls[0] == 91 + 14
+    assert calls.pairs == 91 + 14
     assert row.shape == (8, 1, 14)
 
     # Other Architecture objects with the same content hit the cache too.
     clones = [a.with_name(f"clone {k}") for k, a in enumerate(archs)]
     assert np.array_equal(cache.matrix(clones), grown)
-    assert calls[0] == 105
+    assert calls.pairs == 105
 
 
 def test_candidates_against_training_reuses_overlaps(monkeypatch):
@@ -129,10 +140,10 @@ def test_candidates_against_training_reuses_overlaps(monkeypatch):
     train, cand = nets[:8], nets[5:15]  # 3 candidates are also training points
     cache = DistanceCache(n_jobs=1)
     cache.matrix(train)
-    assert calls[0] == 28
+    assert calls.pairs == 28
     block = cache.pairwise(cand, train)
     # 7 new candidates × 8 training points; the 3 shared ones are already known.
-    assert calls[0] == 28 + 7 * 8
+    assert calls.pairs == 28 + 7 * 8
     full = otmann_matrix(nets[:15], n_jobs=1)
     for k, name in enumerate(VARIANTS):
         assert np.allclose(block[k], full[name][5:15, :8], rtol=1e-9, atol=1e-9)
@@ -144,7 +155,7 @@ def test_otmann_matrix_with_a_shared_cache(monkeypatch):
     cache = DistanceCache(n_jobs=1)
     otmann_matrix(nets, cache=cache)
     otmann_matrix(nets[:3], nets[3:], cache=cache)
-    assert calls[0] == 15
+    assert calls.pairs == 15
     with pytest.raises(ValueError, match="different"):
         otmann_matrix(nets, config=OTMANNConfig(struct_coeffs=(1, 2, 3, 4)), cache=cache)
 
