@@ -111,7 +111,7 @@ def loop_overhead(trials: int, tmp: Path) -> list[dict]:
     seconds = time.perf_counter() - t0
     store.close()
     rows.append({"store": "sqlite", "executor": "inline", "trials": trials, "seconds": seconds,
-                 "ms_per_trial": 1000 * seconds / trials, "note": "end to end: RandomSearch + synthetic-cnn objective",
+                 "ms_per_trial": 1000 * seconds / trials, "note": "RandomSearch + synthetic-cnn objective",
                  "done": summary.done})
     print(f"  end to end (RandomSearch + synthetic objective): {rows[-1]['ms_per_trial']:.2f} ms/trial", flush=True)
     return rows
