@@ -230,3 +230,16 @@ def test_pair_index_against_a_dict():
         assert got.shape == (len(probe), 1)
         assert got.ravel().tolist() == [reference.get(k, -1) for k in probe.tolist()]
     assert len(index) == len(reference)
+
+
+def test_batching_never_changes_a_pair_result():
+    from nasbot_viz.distance.config import DEFAULT_CONFIG
+    from nasbot_viz.distance.core import features, solve_batch, solve_pair
+
+    nets = [features(a) for a in random_networks("cnn", 7, seed=21)]
+    a, b = nets[0], nets[1]
+    alone = solve_pair(a, b, DEFAULT_CONFIG)
+    in_a_row = solve_batch([a], nets[1:], DEFAULT_CONFIG)[0]
+    in_a_column = solve_batch(nets[:1] + nets[2:], [b], DEFAULT_CONFIG)[0]
+    assert np.array_equal(alone, in_a_row)
+    assert np.array_equal(alone, in_a_column)

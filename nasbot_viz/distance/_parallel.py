@@ -18,7 +18,7 @@ from concurrent.futures.process import BrokenProcessPool
 import numpy as np
 
 from nasbot_viz.distance.config import OTMANNConfig
-from nasbot_viz.distance.core import Features, solve_many
+from nasbot_viz.distance.core import Features, group_side, solve_many
 
 # Below this many pairs (≈ 30 ms of work) one process is faster than shipping work around.
 PARALLEL_MIN_PAIRS = 200
@@ -103,8 +103,9 @@ def compute_pairs(
         return solve_many(feats, pi, pj, config)
     workers = jobs - 1
     out = np.empty((n, 2 * config.num_pairs))
-    order = np.argsort(pi, kind="stable")  # chunks then touch few distinct rows
-    chunk = int(np.clip(n // (16 * jobs), 16, 128))
+    # Chunks of pairs sharing a network: they are solved side by side and ship few networks.
+    order = np.argsort(pj if group_side(pi, pj) else pi, kind="stable")
+    chunk = int(np.clip(n // (16 * jobs), 32, 128))
     bounds = [(s, min(s + chunk, n)) for s in range(0, n, chunk)]
     front, back = 0, len(bounds)
     inflight: dict[Future, int] = {}
