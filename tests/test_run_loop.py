@@ -330,3 +330,14 @@ def test_running_synthetic_search_loads_neither_torch_nor_dask(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "LOADED:"
+
+
+def test_dask_scheduler_address():
+    """`--dask tcp://...`: connect to an existing scheduler; as many slots as it has worker threads."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=3, processes=False, dashboard_address=None) as cl:
+        store, searcher = MemoryStore(), FakeSearcher()
+        with make_executor("dask", 1, address=cl.scheduler_address) as pool:
+            assert pool.workers == 3 and cl.scheduler_address in pool.description
+            summary = run_search(searcher, TASK, store, pool, budget_evaluations=5)
+        assert summary.done == 5
