@@ -175,7 +175,7 @@ def markdown(out: dict) -> str:
         "",
         "Hyperparameter tuning on the same data (standardised log-ML; higher is better):",
         "",
-        "| n | ours ('ml': 65 random draws + L-BFGS-B ×2) | authors ('sampling': 4400 draws, pick ∝ exp(log-ML)) |",
+        "| n | ours ('ml': 201 random draws + L-BFGS-B from the best 4) | authors ('sampling': 4400 draws, pick ∝ exp(log-ML)) |",
         "|---:|---:|---:|",
     ]
     for r in out["records"]:
