@@ -42,6 +42,23 @@ class Features:
     def num_layers(self) -> int:
         return len(self.masses)
 
+    def __reduce__(self):
+        # Workers get the essentials only; the padded copies are rebuilt there.
+        return (_rebuild_features, (self.kind, self.labels, self.masses, self.total, self.paths))
+
+
+def _rebuild_features(kind: str, labels: np.ndarray, masses: np.ndarray, total: float, paths: np.ndarray) -> Features:
+    return Features(
+        kind=kind,
+        labels=labels,
+        masses=masses,
+        total=total,
+        paths=paths,
+        positive=bool(np.all(masses > 0)),
+        paths_ext=np.vstack([paths, np.zeros((1, paths.shape[1]))]),
+        masses_ext=np.append(masses, 0.0),
+    )
+
 
 def features(arch: Architecture) -> Features:
     """Per-architecture quantities, cached on the (immutable) architecture object."""
@@ -51,15 +68,12 @@ def features(arch: Architecture) -> Features:
     vocab = L.LABELS[arch.kind]
     masses = np.ascontiguousarray(layer_masses(arch), dtype=np.float64)
     bkwd, fwd = path_lengths(arch)
-    feats = Features(
-        kind=arch.kind,
-        labels=np.array([vocab.index(x) for x in arch.labels] + [len(vocab)], dtype=np.intp),
-        masses=masses,
-        total=float(sum(masses.tolist())),
-        paths=np.ascontiguousarray(np.hstack([bkwd, fwd]), dtype=np.float64),
-        positive=bool(np.all(masses > 0)),
-        paths_ext=np.vstack([np.hstack([bkwd, fwd]), np.zeros((1, bkwd.shape[1] * 2))]),
-        masses_ext=np.append(masses, 0.0),
+    feats = _rebuild_features(
+        arch.kind,
+        np.array([vocab.index(x) for x in arch.labels] + [len(vocab)], dtype=np.intp),
+        masses,
+        float(sum(masses.tolist())),
+        np.ascontiguousarray(np.hstack([bkwd, fwd]), dtype=np.float64),
     )
     arch._cache["otmann_features"] = feats
     return feats
