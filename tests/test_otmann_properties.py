@@ -243,3 +243,25 @@ def test_batching_never_changes_a_pair_result():
     in_a_column = solve_batch(nets[:1] + nets[2:], [b], DEFAULT_CONFIG)[0]
     assert np.array_equal(alone, in_a_row)
     assert np.array_equal(alone, in_a_column)
+
+
+def test_workers_start_from_an_unguarded_script(tmp_path):
+    # A script without `if __name__ == "__main__"`: spawned workers must not re-run it.
+    import subprocess
+    import sys
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "from nasbot_viz.distance import DistanceCache, _parallel\n"
+        "from nasbot_viz.distance.testing import random_networks\n"
+        "print('script body ran')\n"
+        "_parallel.warm_up(2)\n"
+        "_parallel._ready.result(timeout=120)\n"
+        "m = DistanceCache(n_jobs=2).matrix(random_networks('mlp', 30, seed=1))\n"
+        "print('pairs to workers', _parallel.stats['pairs_to_workers'])\n"
+    )
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("script body ran") == 1
+    assert "bootstrapping" not in r.stderr and "Traceback" not in r.stderr
+    assert int(r.stdout.split("pairs to workers")[1]) > 0

@@ -11,7 +11,10 @@ from __future__ import annotations
 import atexit
 import multiprocessing
 import os
+import sys
 import threading
+import types
+from contextlib import contextmanager
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -38,6 +41,20 @@ def resolve_n_jobs(n_jobs: int | None) -> int:
     return int(n_jobs)
 
 
+@contextmanager
+def _main_module_hidden():
+    """Spawned children re-import the parent's __main__ (a user script, a server's entry point,
+    possibly UI libraries) unless it is absent; our workers need none of it, so hide it while
+    they start. An unguarded script then still works instead of failing in every child."""
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
+
+
 def get_pool(workers: int) -> tuple[ProcessPoolExecutor, Future]:
     """The shared spawn-context pool with at least `workers` processes (created lazily), and a
     future that completes once its first worker is up."""
@@ -48,7 +65,10 @@ def get_pool(workers: int) -> tuple[ProcessPoolExecutor, Future]:
                 _pool.shutdown(wait=False, cancel_futures=True)
             _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
             _pool_size = workers
-            _ready = _pool.submit(_noop)
+            with _main_module_hidden():  # each submit below starts one worker process
+                _ready = _pool.submit(_noop)
+                for _ in range(workers - 1):
+                    _pool.submit(_noop)
         return _pool, _ready
 
 
