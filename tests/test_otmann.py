@@ -175,3 +175,25 @@ def test_bad_config_is_a_clear_error():
         OTMANNConfig(mislabel_coeffs=(1, 1), struct_coeffs=(0.1,))
     with pytest.raises(ValueError, match="nap|penalty"):
         OTMANNConfig(nap=0)
+
+
+def test_public_ot_emd_fallback_gives_the_same_distances(reference_cnn, monkeypatch):
+    """If POT's private C entry point is unavailable, `ot.emd` is used, with the same results."""
+    from nasbot_viz.distance import _pot
+
+    archs = networks(reference_cnn)[:6]
+    monkeypatch.setattr(_pot, "HAVE_EMD_C", False)
+    calls = [0]
+    real = _pot.ot.emd
+
+    def spy(*args, **kwargs):
+        calls[0] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_pot.ot, "emd", spy)
+    got = otmann_matrix(archs, n_jobs=1)
+    assert calls[0] == 15 * 4
+    for name in VARIANTS:
+        close(got[name], np.array(reference_cnn["distances"][name])[:6, :6])
+    plan = otmann(archs[0], archs[2]).plans["s0.1"]
+    np.testing.assert_allclose(plan.matrix.sum(axis=1)[:-1], plan.masses_a, rtol=1e-9)

@@ -71,7 +71,7 @@ def emd_plan(a: np.ndarray, b: np.ndarray, cost: np.ndarray) -> np.ndarray:
     Mirrors `ot.emd`: b is rescaled to a's total, then the C solver runs; a non-optimal exit is
     retried with 10× the iteration limit and then raises instead of warning.
     """
-    if _emd_c is None or not (a.all() and b.all()):
+    if not HAVE_EMD_C or not (a.all() and b.all()):
         with warnings.catch_warnings():
             warnings.simplefilter("error", UserWarning)
             try:
