@@ -13,9 +13,10 @@ import multiprocessing
 import os
 import sys
 import threading
+import time
 import types
 from contextlib import contextmanager
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
@@ -23,8 +24,9 @@ import numpy as np
 from nasbot_viz.distance.config import OTMANNConfig
 from nasbot_viz.distance.core import Features, group_side, solve_many
 
-# Below this many pairs (≈ 30 ms of work) one process is faster than shipping work around.
-PARALLEL_MIN_PAIRS = 200
+# Below this many pairs (≈ 60 ms of work) one process is as fast as shipping work around
+# (each chunk sent costs ~1.5 ms on either side).
+PARALLEL_MIN_PAIRS = 400
 
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
@@ -103,6 +105,19 @@ def _noop() -> None:
     return None
 
 
+def _cpu_seconds() -> float:
+    return time.process_time()
+
+
+def worker_cpu_seconds(timeout: float = 60.0) -> float | None:
+    """CPU seconds used so far by the (single) worker process, for benchmarks; None without a pool."""
+    with _lock:
+        pool = _pool
+    if pool is None:
+        return None
+    return pool.submit(_cpu_seconds).result(timeout=timeout)
+
+
 def _solve_chunk(feats: list[Features], pi: np.ndarray, pj: np.ndarray, config: OTMANNConfig) -> np.ndarray:
     return solve_many(feats, pi, pj, config)
 
@@ -111,6 +126,20 @@ def _payload(feats: list[Features], pi: np.ndarray, pj: np.ndarray):
     """Only the networks a chunk touches, with the pair indices renumbered into that short list."""
     used, inverse = np.unique(np.concatenate([pi, pj]), return_inverse=True)
     return [feats[k] for k in used.tolist()], inverse[: len(pi)], inverse[len(pi):]
+
+
+def _guided_bounds(n: int, jobs: int) -> list[tuple[int, int]]:
+    """Chunks shrinking towards the middle: the caller works from the front and the workers from
+    the back, so both sides finish on small chunks and neither waits long for the other."""
+    sizes = []
+    left = n
+    while left > 0:
+        c = min(left, int(np.clip(left // (4 * jobs), 48, 256)))
+        sizes.append(c)
+        left -= c
+    layout = sizes[0::2] + sizes[1::2][::-1]
+    ends = np.cumsum(layout).tolist()
+    return [(e - c, e) for c, e in zip(layout, ends)]
 
 
 def compute_pairs(
@@ -125,16 +154,19 @@ def compute_pairs(
     out = np.empty((n, 2 * config.num_pairs))
     # Chunks of pairs sharing a network: they are solved side by side and ship few networks.
     order = np.argsort(pj if group_side(pi, pj) else pi, kind="stable")
-    chunk = int(np.clip(n // (16 * jobs), 32, 128))
-    bounds = [(s, min(s + chunk, n)) for s in range(0, n, chunk)]
+    bounds = _guided_bounds(n, jobs)
     front, back = 0, len(bounds)
     inflight: dict[Future, int] = {}
     pool, ready = get_pool(workers)
+    local = {"pairs": 0, "seconds": 0.0}
 
     def run_local(c: int) -> None:
         s, e = bounds[c]
         idx = order[s:e]
+        t = time.perf_counter()
         out[idx] = solve_many(feats, pi[idx], pj[idx], config)
+        local["seconds"] += time.perf_counter() - t
+        local["pairs"] += e - s
 
     def collect(done) -> None:
         for fut in done:
@@ -157,12 +189,19 @@ def compute_pairs(
                 run_local(front)
                 front += 1
             if inflight:
-                done = [f for f in inflight if f.done()]
-                collect(done)
-        # Never wait for a busy worker: redo its outstanding chunks here, whichever ends first
-        # wins (a late worker result is dropped), so a call is never slower than one process.
-        for fut in list(inflight):
-            if fut in inflight and not fut.done():
+                collect([f for f in inflight if f.done()])
+        # Give a worker about as long as its chunk would take here; past that (a starved or
+        # dead worker) redo the chunk locally and drop the late result, so a call is never
+        # much slower than one process.
+        per_pair = local["seconds"] / max(local["pairs"], 1)
+        for fut, c in list(inflight.items()):
+            if fut not in inflight:
+                continue
+            s, e = bounds[c]
+            wait([fut], timeout=min(1.0, 1.5 * per_pair * (e - s)))
+            if fut.done():
+                collect([fut])
+            else:
                 fut.cancel()
                 run_local(inflight.pop(fut))
             collect([f for f in inflight if f.done()])
