@@ -23,7 +23,12 @@ _SHIFT = np.int64(32)
 
 
 class DistanceCache:
-    """Pairwise OTMANN distances for a growing set of architectures, keyed by `Architecture.id`."""
+    """Pairwise OTMANN distances for a growing set of architectures, keyed by `Architecture.id`.
+
+    Thread-safe: calls are serialised by a lock (held while missing pairs are solved). Results
+    do not depend on n_jobs or on how a set was grown: each pair is solved once, oriented by
+    the order in which its two networks were first seen (the authors' j ≥ i for `matrix`).
+    """
 
     def __init__(self, config: OTMANNConfig | None = None, n_jobs: int = 2):
         self.config = config or DEFAULT_CONFIG
