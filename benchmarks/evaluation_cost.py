@@ -40,7 +40,7 @@ def networks(kind: str, pool: bool) -> list[Architecture]:
             nets += zoo.initial_pool(kind)
         return nets
     except ImportError:
-        path = Path("/work/shared/fixtures") / f"otmann_reference_{kind}.json"
+        path = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / f"otmann_reference_{kind}.json"
         return [Architecture.from_dict(n) for n in json.loads(path.read_text())["networks"]]
 
 

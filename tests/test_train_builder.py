@@ -15,9 +15,9 @@ from nasbot_viz.arch.architecture import Architecture, Layer  # noqa: E402
 from nasbot_viz.errors import InvalidArchitectureError  # noqa: E402
 from nasbot_viz.train import build_module, count_flops, count_params, plan_network  # noqa: E402
 
-FIXTURES = Path("/work/shared/fixtures")
-if not FIXTURES.exists():
-    FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+if not FIXTURES.is_dir():
+    FIXTURES = Path(__file__).resolve().parent / "data"
 
 
 def fixture_networks(kind: str) -> list[Architecture]:

@@ -20,9 +20,9 @@ from nasbot_viz.records import EpochPoint, Result  # noqa: E402
 from nasbot_viz.train import build_module, count_params, evaluate, get_task  # noqa: E402
 from nasbot_viz.train import training  # noqa: E402
 
-FIXTURES = Path("/work/shared/fixtures")
-if not FIXTURES.exists():
-    FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+if not FIXTURES.is_dir():
+    FIXTURES = Path(__file__).resolve().parent / "data"
 
 
 def fixture(kind: str, i: int) -> Architecture:

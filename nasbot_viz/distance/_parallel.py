@@ -21,6 +21,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 
+from nasbot_viz._process import exit_with_parent
 from nasbot_viz.distance.config import OTMANNConfig
 from nasbot_viz.distance.core import Features, group_side, solve_many
 
@@ -65,7 +66,8 @@ def get_pool(workers: int) -> tuple[ProcessPoolExecutor, Future]:
         if _pool is None or _pool_size < workers or _ready is None:
             if _pool is not None:
                 _pool.shutdown(wait=False, cancel_futures=True)
-            _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+            _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=exit_with_parent, initargs=(os.getpid(),))
             _pool_size = workers
             with _main_module_hidden():  # each submit below starts one worker process
                 _ready = _pool.submit(_noop)

@@ -22,23 +22,11 @@ import time
 from multiprocessing.managers import SyncManager
 from typing import Any, Callable
 
+from nasbot_viz._process import exit_with_parent as _exit_with_parent
 from nasbot_viz.records import EpochPoint
 from nasbot_viz.run.errors import RunError
 
 EXECUTOR_KINDS = ("inline", "thread", "process", "dask")
-
-
-def _exit_with_parent(parent_pid: int) -> None:
-    """Worker-process initializer: exit when the parent dies (for example SIGKILLed), instead of
-    lingering as an orphan that still holds a GPU or a CPU."""
-
-    def watch() -> None:
-        while True:
-            time.sleep(1.0)
-            if os.getppid() != parent_pid:
-                os._exit(0)
-
-    threading.Thread(target=watch, name="nasbot-parent-watch", daemon=True).start()
 
 
 class InlineExecutor(cf.Executor):
