@@ -451,6 +451,7 @@ def run_search(
         raise RunError("give a budget (budget_evaluations and/or budget_seconds) or a controller to stop the run")
     pool = WorkerPool.wrap(executor)
     controller = controller or RunController()
+    _give_task_feasibility(searcher, task, evaluate_fn)
     lock = store.writer_lock() if hasattr(store, "writer_lock") else contextlib.nullcontext()
     try:
         with lock:
@@ -460,6 +461,20 @@ def run_search(
         if not controller.finished:  # failed before the loop started (store locked, unknown run)
             controller._finish(None, err)
         raise
+
+
+def _give_task_feasibility(searcher: Any, task: Any, evaluate_fn: Any) -> None:
+    """Let the searcher skip networks the task would refuse (its parameter budget), so no trial
+    is spent on them. Only for the built-in evaluation and searchers that accept the check."""
+    if evaluate_fn is not None or not hasattr(searcher, "feasible") or searcher.feasible is not None:
+        return
+    from nasbot_viz.errors import NasbotVizError
+    from nasbot_viz.train.feasibility import feasibility
+
+    try:
+        searcher.feasible = feasibility(task)
+    except (NasbotVizError, OSError, ValueError):
+        pass  # the evaluation itself will report what is wrong with the task
 
 
 def _searcher_spec(searcher: Any) -> dict[str, Any] | None:

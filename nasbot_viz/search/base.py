@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass
-from typing import Any, ClassVar, Iterable, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Any, Callable, ClassVar, Iterable, Mapping, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -88,6 +88,7 @@ class BaseSearcher:
         initial_pool: Sequence[Architecture | Mapping[str, Any]] | None = None,
         constraints: Constraints | Mapping[str, Any] | None = None,
         max_attempts: int = 50,
+        feasible: Callable[[Architecture], bool] | None = None,
     ):
         if kind not in ("cnn", "mlp"):
             raise SearchError(f"kind must be 'cnn' or 'mlp', got {kind!r}")
@@ -102,9 +103,17 @@ class BaseSearcher:
         self.seed = int(seed)
         self.max_attempts = int(max_attempts)
         self.constraints = _parse_constraints(constraints)
+        # A runtime check from the task (e.g. its parameter budget); not part of state_dict,
+        # because the run loop derives it from the task again on resume.
+        self.feasible = feasible
         self.initial_pool = self._parse_pool(initial_pool)
         self._lock = threading.RLock()
         self._reset_history()
+
+    @property
+    def search_space(self) -> "SearchSpace":
+        """The constraints plus the task's feasibility check: what mutations must stay inside."""
+        return SearchSpace(self.constraints, self.feasible)
 
     # ------------------------------------------------------------------------ configuration
     def _parse_pool(self, pool: Sequence[Any] | None) -> list[Architecture]:
@@ -434,6 +443,19 @@ def _check_value(trial_id: Any, value: Any) -> float:
             "report failed evaluations with tell_failure(trial_id, reason)"
         )
     return v
+
+
+class SearchSpace:
+    """Constraints (reference §7.4) and an optional feasibility predicate, checked together."""
+
+    def __init__(self, constraints: Constraints | None, feasible: Callable[[Architecture], bool] | None):
+        self.constraints = constraints
+        self.feasible = feasible
+
+    def is_satisfied(self, arch: Architecture) -> bool:
+        if self.constraints is not None and not self.constraints.is_satisfied(arch):
+            return False
+        return self.feasible is None or bool(self.feasible(arch))
 
 
 def _parse_constraints(c: Any) -> Constraints:

@@ -32,7 +32,7 @@ class _MutationSearcher(BaseSearcher):
         known = self.known_ids()
         for _ in range(self.max_attempts):
             root = roots[int(rng.choice(len(roots), p=probs))]
-            out = mutate(root, rng, self.constraints)
+            out = mutate(root, rng, self.search_space)
             if out is None or out[0].id in known:
                 continue
             child, mods = out

@@ -123,7 +123,7 @@ class NASBOT(BaseSearcher):
             pool,
             rng,
             t,
-            constraints=self.constraints,
+            constraints=self.search_space,
             budget=self.acquisition_budget,
             exclude_ids=self.known_ids(),
         )
@@ -161,7 +161,7 @@ class NASBOT(BaseSearcher):
         roots = self.initial_pool
         for _ in range(self.max_attempts):
             root = roots[int(rng.integers(len(roots)))]
-            out = mutate(root, rng, self.constraints)
+            out = mutate(root, rng, self.search_space)
             if out is not None and out[0].id not in known:
                 return Proposal(trial_id, out[0], self.parent_trial(root), tuple(out[1]), None, "mutation")
         raise SearchError(
