@@ -42,7 +42,7 @@ _EXTENSIONS_LOADED = False
 def load_extensions() -> None:
     global _EXTENSIONS_LOADED
     if not _EXTENSIONS_LOADED:
-        pn.extension("tabulator", notifications=True, sizing_mode="stretch_width")
+        pn.extension(notifications=True, sizing_mode="stretch_width")
         hv.extension("bokeh", logo=False)
         _EXTENSIONS_LOADED = True
 
@@ -63,6 +63,7 @@ class NasbotExplorer(Viewer):
     def __init__(self, store: Any = None, *, run_id: str | None = None, store_path: str | Path | None = None,
                  defaults: runner.SearchSettings | None = None, poll_ms: int = 500, distance_rows: Any = None,
                  read_only: bool = False, **params):
+        load_extensions()
         super().__init__(state=ExplorerState(), **params)
         self.defaults = defaults or runner.SearchSettings()
         self.poll_ms = poll_ms
@@ -82,7 +83,7 @@ class NasbotExplorer(Viewer):
         self.state.store_path = str(self.store_file or getattr(self.store, "location", "memory"))
         self._polling = False
         self._callback = None
-        self.message = pn.pane.Alert("", alert_type="info", visible=False, margin=(0, 10))
+        self.message = pn.pane.Markdown("", visible=False, margin=(0, 10), styles={"font-size": "13px"})
         self.embedding = EmbeddingView(self.state)
         self.lineage = LineageView(self.state)
         self.posterior = PosteriorView(self.state)
@@ -182,8 +183,8 @@ class NasbotExplorer(Viewer):
 
     def notify(self, text: str, kind: str = "info") -> None:
         self.state.message = text
-        self.message.object = text
-        self.message.alert_type = {"error": "danger", "warning": "warning"}.get(kind, "info")
+        color = {"error": "#a50f15", "warning": "#8c510a"}.get(kind, "#2b5c8a")
+        self.message.object = f"<span style='color:{color}'>{'⚠ ' if kind != 'info' else ''}{text}</span>"
         self.message.visible = bool(text)
         notes = getattr(pn.state, "notifications", None)
         if notes is not None and kind in ("error", "warning"):
@@ -194,15 +195,18 @@ class NasbotExplorer(Viewer):
 
     # ------------------------------------------------------------------ layout
     def main_area(self) -> pn.viewable.Viewable:
-        card = dict(sizing_mode="stretch_width", collapsible=False, margin=(5, 5))
+        def box(title: str, view) -> pn.Column:
+            return pn.Column(pn.pane.Markdown(f"#### {title}", margin=(0, 10)), view, sizing_mode="stretch_width",
+                             styles={"border": "1px solid #ddd", "border-radius": "6px", "background": "white"},
+                             margin=(5, 5))
+
         return pn.Column(
             self.message,
-            pn.Row(pn.Card(self.embedding, title="Map of the search (t-SNE of OTMANN distances)", height=560, **card),
-                   pn.Card(self.lineage, title="Lineage (modifier tree)", height=560, **card),
-                   sizing_mode="stretch_width"),
-            pn.Row(pn.Card(self.posterior, title="Selected trial and the GP posterior", **card),
-                   pn.Card(self.graph, title="Layer graph and transport plan", **card), sizing_mode="stretch_width"),
-            pn.Card(self.table, title="Trials", **card),
+            pn.Row(box("Map of the search (t-SNE of OTMANN distances)", self.embedding),
+                   box("Lineage (modifier tree)", self.lineage), sizing_mode="stretch_width"),
+            pn.Row(box("Selected trial and the GP posterior", self.posterior),
+                   box("Layer graph and transport plan", self.graph), sizing_mode="stretch_width"),
+            box("Trials", self.table),
             sizing_mode="stretch_width",
         )
 
@@ -224,3 +228,30 @@ def build_app(store: Any = None, *, run_id: str | None = None, defaults: runner.
                                             sidebar_width=310, accent="#3182bd", header_background="#2b5c8a")
     template.explorer = explorer  # tests and scripts reach the session's explorer through the page
     return template
+
+
+def check_store(store: str | Path, run_id: str | None = None) -> None:
+    """Fail early, with one line, on a store or run that cannot be opened (before the server starts)."""
+    from nasbot_viz.store import open_store
+
+    root, file = store_location(store)
+    root.mkdir(parents=True, exist_ok=True)
+    s = open_store(file)
+    try:
+        if run_id is not None:
+            s.get_run(run_id)
+    finally:
+        s.close()
+
+
+def serve(store: str | Path = DEFAULT_STORE_DIR, *, port: int = 5006, address: str = "localhost", show: bool = True,
+          run_id: str | None = None, task: str = "digits-cnn") -> None:
+    """Serve the explorer until interrupted; each browser tab gets its own page, runs are shared."""
+    check_store(store, run_id)
+    defaults = runner.SearchSettings(task=task)
+    load_extensions()
+    hosts = [f"localhost:{port}", f"127.0.0.1:{port}"] if address in ("localhost", "127.0.0.1") else None
+    root, _ = store_location(store)
+    print(f"nasbot-viz: explorer on http://{address}:{port}/ (store {root}); Ctrl+C to stop", flush=True)
+    pn.serve(lambda: build_app(store, run_id=run_id, defaults=defaults), port=port, address=address, show=show,
+             title=TITLE, websocket_origin=hosts, threaded=False, start=True, print=False)

@@ -79,11 +79,11 @@ class ControlPanel(Viewer):
         self.acquisition = pn.widgets.Select(name="Acquisition (NASBOT)", options=list(runner.ACQUISITIONS),
                                              value=app.defaults.acquisition)
         self.seed = pn.widgets.IntInput(name="Seed", value=app.defaults.seed, start=0, end=2**31 - 1)
-        self.start = pn.widgets.Button(name="▶ Start", button_type="primary")
-        self.pause = pn.widgets.Button(name="⏸ Pause", button_type="default")
-        self.resume = pn.widgets.Button(name="⏵ Resume", button_type="default")
-        self.stop = pn.widgets.Button(name="⏹ Stop", button_type="default")
-        self.step = pn.widgets.Button(name="⏭ Step", button_type="default",
+        self.start = pn.widgets.Button(name="Start", button_type="primary")
+        self.pause = pn.widgets.Button(name="Pause", button_type="default")
+        self.resume = pn.widgets.Button(name="Resume", button_type="default")
+        self.stop = pn.widgets.Button(name="Stop", button_type="default")
+        self.step = pn.widgets.Button(name="Step", button_type="default",
                                       description="Pause, then run exactly one proposal and evaluation.")
         for btn, fn in ((self.start, self._start), (self.pause, self._pause), (self.resume, self._resume),
                         (self.stop, self._stop), (self.step, self._step)):
@@ -188,8 +188,9 @@ class ControlPanel(Viewer):
         try:
             store = self.app.store_for(self.file_select.value)
             runs = store.list_runs()
-        except Exception:
+        except Exception as err:
             runs = []
+            self.app.notify(f"Cannot list the runs in this store: {err}", "warning")
         opts = {}
         for r in reversed(runs):
             cfg = r.get("config") or {}
@@ -199,6 +200,8 @@ class ControlPanel(Viewer):
             label = f"{r['run_id']} · {task} · {cfg.get('method', '')} · {r.get('status', '')}"
             opts[label] = r["run_id"]
         self.run_select.options = opts
+        if opts and self.run_select.value not in opts.values():
+            self.run_select.value = next(iter(opts.values()))
         self._runs_checked = time.time()
 
     def refresh_buttons(self) -> None:

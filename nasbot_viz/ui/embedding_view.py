@@ -47,7 +47,7 @@ class EmbeddingView(Viewer):
         self.status = pn.pane.Markdown("Waiting for the first architectures…", margin=(0, 10),
                                        styles={"color": "#555"})
         marks = hv.DynamicMap(self._highlights, streams=[self.marks])
-        self.plot = pn.pane.HoloViews(self.points * marks, sizing_mode="stretch_both", min_height=320)
+        self.plot = pn.pane.HoloViews(self.points * marks, sizing_mode="stretch_width", height=400)
         self._layout_version = -1
         self._feed_version = -1
         state.param.watch(lambda e: self._send_marks(), ["selected", "pinned"])
@@ -60,7 +60,7 @@ class EmbeddingView(Viewer):
             marker=hv.dim("state").categorize(MARKERS, default="circle"), size=10, line_color="#333333",
             line_width=0.5, tools=["tap", "hover"], active_tools=["wheel_zoom", "tap"], nonselection_alpha=0.85,
             clipping_colors={"NaN": "#c8c8c8"}, xaxis=None, yaxis=None, show_grid=False, framewise=True,
-            responsive=True, min_height=300, toolbar="above", title="",
+            responsive=True, height=390, toolbar="above", title="",
             hover_tooltips=[("trial", "@trial_id"), ("value", "@value{0.0000}"), ("state", "@state"),
                             ("from", "@modifiers")],
         )
@@ -141,4 +141,4 @@ class EmbeddingView(Viewer):
 
     def __panel__(self):
         return pn.Column(pn.pane.Markdown(CAPTION, styles={"font-size": "12px"}, margin=(0, 10)), self.status, self.plot,
-                         sizing_mode="stretch_both", min_height=420)
+                         sizing_mode="stretch_width")

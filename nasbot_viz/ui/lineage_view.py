@@ -38,7 +38,7 @@ class LineageView(Viewer):
         edges = hv.DynamicMap(lambda data: hv.Segments(data, kdims=["x0", "y0", "x1", "y1"]).opts(
             color="#bbbbbb", line_width=1), streams=[self.edge_pipe])
         path = hv.DynamicMap(self._path, streams=[self.path_pipe])
-        self.plot = pn.pane.HoloViews(edges * path * self.nodes, sizing_mode="stretch_both", min_height=320)
+        self.plot = pn.pane.HoloViews(edges * path * self.nodes, sizing_mode="stretch_width", height=400)
         self.empty = pn.pane.Markdown("", margin=(0, 10), styles={"color": "#555"})
         self._version = -1
         state.param.watch(lambda e: self._send_path(), "selected")
@@ -49,7 +49,7 @@ class LineageView(Viewer):
             marker=hv.dim("state").categorize({"failed": "x", "interrupted": "x", "pending": "triangle",
                                               "running": "triangle"}, default="circle"),
             tools=["tap", "hover"], active_tools=["wheel_zoom", "tap"], nonselection_alpha=0.85, xaxis=None,
-            yaxis=None, responsive=True, min_height=300, framewise=True, toolbar="above",
+            yaxis=None, responsive=True, height=390, framewise=True, toolbar="above",
             hover_tooltips=[("trial", "@trial_id"), ("value", "@value{0.0000}"), ("made by", "@modifiers")],
         )
 
@@ -100,4 +100,4 @@ class LineageView(Viewer):
 
     def __panel__(self):
         return pn.Column(pn.pane.Markdown(CAPTION, styles={"font-size": "12px"}, margin=(0, 10)), self.empty, self.plot,
-                         sizing_mode="stretch_both", min_height=420)
+                         sizing_mode="stretch_width")

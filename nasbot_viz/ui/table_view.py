@@ -19,12 +19,13 @@ class TrialsTable(Viewer):
     def __init__(self, state: ExplorerState, hub: RunHub | None = None, **params):
         super().__init__(state=state, **params)
         self.hub = hub
-        self.table = pn.widgets.Tabulator(
-            pd.DataFrame(columns=COLUMNS), selectable=1, pagination="remote", page_size=12, show_index=False,
-            disabled=True, sizing_mode="stretch_width", height=420, sorters=[{"field": "trial_id", "dir": "desc"}],
+        # Bokeh's DataTable (pn.widgets.DataFrame): Tabulator froze Chromium here when it shared a page
+        # with the HoloViews plots and its data was replaced live.
+        self.table = pn.widgets.DataFrame(
+            pd.DataFrame(columns=COLUMNS), show_index=False, disabled=True, sizing_mode="stretch_width", height=360,
+            autosize_mode="fit_columns", selection=[],
+            widths={"trial_id": 50, "state": 70, "value": 80, "parent": 50, "layers": 50, "modifiers": 380, "reason": 200},
             titles={"trial_id": "trial", "value": "objective", "reason": "failure reason"},
-            formatters={"value": {"type": "money", "precision": 4, "symbol": ""}},
-            widths={"modifiers": 320, "reason": 200},
         )
         self.table.param.watch(self._on_select, "selection")
         self._version = -1
@@ -34,7 +35,7 @@ class TrialsTable(Viewer):
         if hub is None or (hub.feed.version == self._version and not force):
             return False
         self._version = hub.feed.version
-        frame = hub.trials_frame()[COLUMNS]
+        frame = hub.trials_frame()[COLUMNS].iloc[::-1].reset_index(drop=True)  # newest first
         self.table.value = frame
         return True
 
