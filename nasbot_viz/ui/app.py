@@ -61,7 +61,7 @@ class NasbotExplorer(Viewer):
     state = param.ClassSelector(class_=ExplorerState)
 
     def __init__(self, store: Any = None, *, run_id: str | None = None, store_path: str | Path | None = None,
-                 defaults: runner.SearchSettings | None = None, poll_ms: int = 500, distance_rows: Any = None,
+                 defaults: runner.SearchSettings | None = None, poll_ms: int = 300, distance_rows: Any = None,
                  read_only: bool = False, **params):
         load_extensions()
         super().__init__(state=ExplorerState(), **params)
@@ -160,12 +160,14 @@ class NasbotExplorer(Viewer):
                 self.state.select(max(res.new))
             if res.status:
                 self.state.run_status = res.status
-            with pn.io.hold():
+            stale_posterior, self.posterior.stale = self.posterior.stale, False
+            stale_graph, self.graph.stale = self.graph.stale, False
+            if True:  # no pn.io.hold(): in a served page it swallowed some pane updates
                 self.embedding.refresh(force)
                 self.lineage.refresh(force)
                 self.table.refresh(force)
-                self.posterior.refresh(force)
-                if force and self.state.selected is not None:
+                self.posterior.refresh(force or stale_posterior)
+                if stale_graph or (force and self.state.selected is not None):
                     self.graph.refresh()
         self.controls.refresh()
         self.state.ticks += 1
@@ -218,7 +220,7 @@ class NasbotExplorer(Viewer):
 
 
 def build_app(store: Any = None, *, run_id: str | None = None, defaults: runner.SearchSettings | None = None,
-              poll_ms: int = 500) -> pn.template.FastListTemplate:
+              poll_ms: int = 300) -> pn.template.FastListTemplate:
     """The served page: the template is only the shell around the explorer's controls and views."""
     load_extensions()
     explorer = NasbotExplorer(store, run_id=run_id, defaults=defaults, poll_ms=poll_ms, read_only=True)

@@ -100,6 +100,7 @@ class ControlPanel(Viewer):
                                               button_type="default", embed=False)
         self.follow = pn.widgets.Checkbox.from_param(app.state.param.follow_latest, name="Select each new proposal")
         self.live = pn.widgets.Checkbox.from_param(app.state.param.live, name="Live updates")
+        self.heartbeat = pn.pane.Markdown("", margin=(0, 5), styles={"font-size": "11px", "color": "#777"})
         self._runs_checked = 0.0
         self.refresh_files()
         self.refresh_buttons()
@@ -254,6 +255,7 @@ class ControlPanel(Viewer):
         if st != self.store_text.object:
             self.store_text.object = st
         self.refresh_buttons()
+        self.heartbeat.object = f"updated {time.strftime('%H:%M:%S')} · poll {app.state.ticks + 1}"
         if time.time() - self._runs_checked > 5:
             self.refresh_runs()
 
@@ -262,7 +264,7 @@ class ControlPanel(Viewer):
             pn.pane.Markdown("### Search", margin=(0, 5)),
             self.task, self.method, self.budget, self.workers, self.acquisition, self.seed,
             pn.Row(self.start, self.step), pn.Row(self.pause, self.resume, self.stop),
-            self.progress, self.progress_text, self.follow, self.live,
+            self.progress, self.progress_text, self.follow, self.live, self.heartbeat,
             pn.layout.Divider(),
             pn.pane.Markdown("### Runs", margin=(0, 5)), self.store_text, self.file_select, self.run_select, self.open,
             self.export, sizing_mode="stretch_width",

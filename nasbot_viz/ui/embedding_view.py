@@ -11,7 +11,7 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
-from nasbot_viz.ui.hub import RunHub
+from nasbot_viz.ui.hub import RunHub, on_next_tick
 from nasbot_viz.ui.state import ExplorerState
 
 CAPTION = (
@@ -137,7 +137,7 @@ class EmbeddingView(Viewer):
             return
         i = idx[0]
         if 0 <= i < len(self.frame):
-            self.state.select(int(self.frame["trial_id"].iloc[i]))
+            on_next_tick(self.state.select, int(self.frame["trial_id"].iloc[i]))
 
     def __panel__(self):
         return pn.Column(pn.pane.Markdown(CAPTION, styles={"font-size": "12px"}, margin=(0, 10)), self.status, self.plot,

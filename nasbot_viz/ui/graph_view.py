@@ -9,7 +9,7 @@ import param
 from panel.viewable import Viewer
 
 from nasbot_viz.ui import graphs
-from nasbot_viz.ui.hub import RunHub, run_in_background
+from nasbot_viz.ui.hub import RunHub, in_served_session, run_in_background
 from nasbot_viz.ui.state import ExplorerState
 
 CAPTION = (
@@ -47,9 +47,18 @@ class GraphView(Viewer):
         self.pin_button.on_click(self._pin)
         self.unpin_button = pn.widgets.Button(name="Clear pin", button_type="light", width=120)
         self.unpin_button.on_click(lambda e: setattr(self.state, "pinned", None))
+        self.graphs_box = pn.Row(self.parent, self.child, sizing_mode="stretch_width")
+        self.plan_box = pn.Column(self.plan_notice, self.plan, sizing_mode="stretch_width")
         self.pending = None  # the Future of the render in flight (tests wait on it)
         self._token = 0
-        state.param.watch(lambda e: self.refresh(), ["selected", "pinned"])
+        self.stale = False
+        state.param.watch(self._on_select, ["selected", "pinned"])
+
+    def _on_select(self, _event=None) -> None:
+        if in_served_session():
+            self.stale = True  # the session's next poll redraws (see hub.in_served_session)
+        else:
+            self.refresh()
 
     def _pin(self, _event=None) -> None:
         self.state.pinned = self.state.selected
@@ -76,12 +85,20 @@ class GraphView(Viewer):
             if err is not None:
                 self.notice.object = f"⚠ Could not draw trial {sel}: {type(err).__name__}: {err}"
                 return
-            with pn.io.hold():
+            if True:  # no pn.io.hold(): in a served page it swallowed some pane updates
                 for pane, key in ((self.child, "child"), (self.parent, "parent"), (self.plan, "plan")):
                     pane.object = result.get(key)
                 self.text.object = result.get("text", "")
                 self.notice.object = result["notice"]
                 self.plan_notice.object = result.get("plan_notice", "")
+                # Fresh panes each time: in a served page some in-place updates never reached the browser.
+                self.graphs_box.objects = [pn.pane.SVG(result[k], encode=False, sizing_mode="stretch_width",
+                                                       styles={"overflow": "auto"}, max_height=620)
+                                           for k in ("parent", "child") if result.get(k)]
+                self.plan_box.objects = [pn.pane.Markdown(result.get("plan_notice", ""), margin=(0, 10),
+                                                          styles={"color": "#555"})] + (
+                    [pn.pane.SVG(result["plan"], encode=False, sizing_mode="stretch_width",
+                                 styles={"overflow": "auto"}, max_height=620)] if result.get("plan") else [])
 
         self.pending = run_in_background(work, apply)
 
@@ -124,10 +141,10 @@ class GraphView(Viewer):
 
     def __panel__(self):
         graphs_tab = pn.Column(pn.pane.Markdown(CAPTION, styles={"font-size": "12px"}, margin=(0, 10)), self.notice,
-                               pn.Row(self.parent, self.child, sizing_mode="stretch_width"), self.text,
+                               self.graphs_box, self.text,
                                sizing_mode="stretch_width")
         plan_tab = pn.Column(pn.pane.Markdown(PLAN_CAPTION, styles={"font-size": "12px"}, margin=(0, 10)),
-                             pn.Row(self.pin_button, self.unpin_button), self.plan_notice, self.plan,
+                             pn.Row(self.pin_button, self.unpin_button), self.plan_box,
                              sizing_mode="stretch_width")
         return pn.Tabs(("Layer graph", graphs_tab), ("Transport plan", plan_tab), sizing_mode="stretch_width",
                        dynamic=False)

@@ -63,6 +63,41 @@ def run_in_background(fn: Callable[[], Any], apply: Callable[[Any, BaseException
     return fut
 
 
+def in_served_session() -> bool:
+    """True inside a `panel serve` session.
+
+    There, pane updates made from selection watchers (which HoloViews/Bokeh event handling calls)
+    reached the server's models but not the browser; the same updates made from the session's
+    periodic callback always arrive. So views mark themselves stale and the next poll redraws.
+    """
+    import panel as pn
+
+    doc = pn.state.curdoc
+    return doc is not None and getattr(doc, "session_context", None) is not None
+
+
+def on_next_tick(fn: Callable[..., Any], *args: Any) -> None:
+    """Run `fn(*args)` in a fresh tick of the session's document loop (now, outside a server).
+
+    Selection callbacks from HoloViews streams run while HoloViews holds the document; pane updates
+    made there reached the server's models but not the browser. Re-dispatching on the next tick
+    lets Panel send them as usual.
+    """
+    import panel as pn
+    from panel.io.state import set_curdoc
+
+    doc = pn.state.curdoc
+    if doc is None or getattr(doc, "session_context", None) is None:
+        fn(*args)
+        return
+
+    def run() -> None:
+        with set_curdoc(doc):
+            fn(*args)
+
+    doc.add_next_tick_callback(run)
+
+
 class RunHub:
     """The shared, derived view of one run in one process."""
 

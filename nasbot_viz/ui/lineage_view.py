@@ -9,7 +9,7 @@ import param
 from panel.viewable import Viewer
 
 from nasbot_viz.analysis.lineage import lineage_edges, lineage_layout, path_to_root
-from nasbot_viz.ui.hub import RunHub
+from nasbot_viz.ui.hub import RunHub, on_next_tick
 from nasbot_viz.ui.state import ExplorerState
 
 CAPTION = (
@@ -96,7 +96,7 @@ class LineageView(Viewer):
         if event.new:
             i = event.new[0]
             if 0 <= i < len(self.nodes_frame):
-                self.state.select(int(self.nodes_frame["trial_id"].iloc[i]))
+                on_next_tick(self.state.select, int(self.nodes_frame["trial_id"].iloc[i]))
 
     def __panel__(self):
         return pn.Column(pn.pane.Markdown(CAPTION, styles={"font-size": "12px"}, margin=(0, 10)), self.empty, self.plot,

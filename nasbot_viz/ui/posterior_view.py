@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import holoviews as hv
+import numpy as np
 import pandas as pd
 import panel as pn
 import param
@@ -12,7 +13,7 @@ from panel.viewable import Viewer
 
 from nasbot_viz.analysis.lineage import describe_modifiers
 from nasbot_viz.analysis.posterior import candidate_rows, posterior_rows, summary
-from nasbot_viz.ui.hub import RunHub
+from nasbot_viz.ui.hub import RunHub, in_served_session, run_in_background
 from nasbot_viz.ui.state import ExplorerState
 
 CAPTION = (
@@ -37,37 +38,60 @@ class PosteriorView(Viewer):
         self.details = pn.pane.Markdown("Select a network (click a point, a node or a row) to see its details.",
                                         margin=(0, 10), styles={"font-size": "13px"})
         self.summary = pn.pane.Markdown("", margin=(0, 10), styles={"color": "#555"})
-        self.posterior_plot = pn.pane.HoloViews(self._posterior_plot([], None), sizing_mode="stretch_width", height=260)
-        self.candidate_plot = pn.pane.HoloViews(self._candidate_plot([]), sizing_mode="stretch_width", height=260)
+        # Plots are DynamicMaps fed by Pipes: replacing a HoloViews pane's object re-renders it and, in
+        # a served page, swallowed the other updates sent with it.
+        self.posterior_pipe = hv.streams.Pipe(data=([], None))
+        self.candidate_pipe = hv.streams.Pipe(data=[])
+        self.posterior_plot = pn.pane.HoloViews(
+            hv.DynamicMap(lambda data: self._posterior_plot(*data), streams=[self.posterior_pipe]),
+            sizing_mode="stretch_width", height=260)
+        self.candidate_plot = pn.pane.HoloViews(
+            hv.DynamicMap(lambda data: self._candidate_plot(data), streams=[self.candidate_pipe]),
+            sizing_mode="stretch_width", height=260)
+        self.box = pn.Column(self.details, self.summary, sizing_mode="stretch_width")
+        self.stale = False
         self.shown_trial: int | None = None  # the trial whose model snapshot is shown
         self._key = None
-        state.param.watch(lambda e: self.refresh(force=True), "selected")
+        state.param.watch(self._on_select, "selected")
+
+    def _on_select(self, _event=None) -> None:
+        if in_served_session():
+            self.stale = True  # the session's next poll redraws (see hub.in_served_session)
+        else:
+            self.refresh(force=True)
 
     def _posterior_plot(self, rows: list[dict], selected: int | None):
         df = pd.DataFrame(rows, columns=["trial_id", "mean", "std", "observed"])
         opts = dict(responsive=True, height=250, xlabel="trial", ylabel="objective", show_grid=True)
         if df.empty:
-            return hv.Curve([]).opts(title="no model snapshot", **opts)
+            df = pd.DataFrame({"trial_id": [0], "mean": [np.nan], "std": [np.nan], "observed": [np.nan]})
+            opts["title"] = "no model snapshot"
+        else:
+            opts["title"] = ""
+        df = df.dropna(subset=["mean"]) if df["mean"].notna().any() else df
         err = hv.ErrorBars(df, kdims=["trial_id"], vdims=["mean", "std"]).opts(color="#3182bd", line_width=1)
         mean = hv.Scatter(df, kdims=["trial_id"], vdims=["mean", "std", "observed"], label="GP mean ± std").opts(
             color="#3182bd", size=5, tools=["hover"])
         obs = hv.Scatter(df.dropna(subset=["observed"]), kdims=["trial_id"], vdims=["observed"], label="observed").opts(
             color="black", marker="x", size=7)
-        plot = err * mean * obs
-        if selected is not None and selected in set(df["trial_id"]):
-            plot = plot * hv.VLine(selected).opts(color="#e6550d", line_dash="dashed")
-        return plot.opts(legend_position="top_left", **opts)
+        x = selected if selected is not None and selected in set(df["trial_id"]) else np.nan
+        plot = err * mean * obs * hv.VLine(x).opts(color="#e6550d", line_dash="dashed")
+        return plot.opts(legend_position="top_left", framewise=True, **opts)
 
     def _candidate_plot(self, rows: list[dict]):
         df = pd.DataFrame(rows, columns=["index", "mean", "std", "acquisition", "chosen", "layers"])
         opts = dict(responsive=True, height=250, xlabel="candidate", ylabel="acquisition value", show_grid=True)
         if df.empty or df["acquisition"].isna().all():
-            return hv.Curve([]).opts(title="no acquisition values", **opts)
+            df = pd.DataFrame({"index": [0], "mean": [np.nan], "std": [np.nan], "acquisition": [np.nan],
+                               "chosen": [False], "layers": [0]})
+            opts["title"] = "no acquisition values"
+        else:
+            opts["title"] = ""
         pts = hv.Scatter(df, kdims=["index"], vdims=["acquisition", "mean", "std", "layers"], label="candidates").opts(
             color="#9ecae1", size=6, line_color="#3182bd", tools=["hover"])
         chosen = hv.Scatter(df[df["chosen"]], kdims=["index"], vdims=["acquisition"], label="chosen").opts(
             color="#d62728", marker="star", size=16)
-        return (pts * chosen).opts(legend_position="top_left", **opts)
+        return (pts * chosen).opts(legend_position="top_left", framewise=True, **opts)
 
     def _details(self, tid: int | None) -> str:
         hub = self.hub
@@ -108,17 +132,30 @@ class PosteriorView(Viewer):
             return False
         self._key = key
         self.shown_trial = snap_tid
-        self.details.object = self._details(sel)
         observed = {t: r.value for t, r in hub.feed.trials.items()}
         rows = posterior_rows(snap, observed)
-        with pn.io.hold():
-            self.posterior_plot.object = self._posterior_plot(rows, sel)
-            self.candidate_plot.object = self._candidate_plot(candidate_rows(snap))
-            who = f"trial {snap_tid}" if snap_tid is not None else "the latest proposal"
-            self.summary.object = (f"Model that chose **{who}**: " + summary(snap)) if snap else summary(snap)
+        cands = candidate_rows(snap)
+        details = self._details(sel)
+        who = f"trial {snap_tid}" if snap_tid is not None else "the latest proposal"
+        text = (f"Model that chose **{who}**: " + summary(snap)) if snap else summary(snap)
+
+        def apply(_result=None, _err=None) -> None:
+            self.posterior_pipe.send((rows, sel))
+            self.candidate_pipe.send(cands)
+            self.details.object = details
+            self.summary.object = text
+            # a fresh pane each time: in a served page some in-place text updates never reached the browser
+            self.box.objects = [pn.pane.Markdown(details, margin=(0, 10), styles={"font-size": "13px"}),
+                                pn.pane.Markdown(text, margin=(0, 10), styles={"color": "#555"})]
+
+        if in_served_session():
+            # Applied in a fresh tick, like the graph view's renders: made directly from this
+            # callback, these pane updates reached the server's models but not the browser.
+            run_in_background(lambda: None, apply)
+        else:
+            apply()
         return True
 
     def __panel__(self):
-        return pn.Column(pn.pane.Markdown(CAPTION, styles={"font-size": "12px"}, margin=(0, 10)), self.details,
-                         self.summary, pn.Row(self.posterior_plot, self.candidate_plot, sizing_mode="stretch_width"),
+        return pn.Column(pn.pane.Markdown(CAPTION, styles={"font-size": "12px"}, margin=(0, 10)), self.box, pn.Row(self.posterior_plot, self.candidate_plot, sizing_mode="stretch_width"),
                          sizing_mode="stretch_width")
