@@ -197,11 +197,13 @@ def test_open_a_finished_run_read_only_click_a_point_and_take_screenshots(page):
     plan.scroll_into_view_if_needed()
     page.wait_for_timeout(500)
     plan.screenshot(path=str(SHOTS / "transport_plan.png"))
-    # a click on a lineage node selects too
+    # a click on a lineage node selects too (scroll back up to it first)
+    page.mouse.move(700, 400)
+    page.mouse.wheel(0, -5000)
+    page.wait_for_timeout(800)
     lineage = _points(page, "lineage", at_least=60)
-    k2 = lineage["ids"].index(5)
-    page.mouse.click(lineage["x"][k2], lineage["y"][k2])
-    expect(page.get_by_role("heading", name=re.compile(r"Trial 5 —"))).to_be_visible(timeout=20000)
+    t2 = _click_point(page, lineage, _isolated(lineage, exclude={tid}))
+    expect(page.get_by_role("heading", name=re.compile(rf"Trial {t2} —"))).to_be_visible(timeout=20000)
 
 
 def test_start_a_search_watch_it_pause_and_resume(page):
@@ -232,8 +234,7 @@ def test_stays_responsive_with_a_1000_trial_run(page):
         timeout=60000)
     lineage = _points(page, "lineage", at_least=1000, timeout=90)
     before = _poll_count(page)
-    k = lineage["ids"].index(700)
-    page.mouse.click(lineage["x"][k], lineage["y"][k])
-    expect(page.get_by_role("heading", name=re.compile(r"Trial 700 —"))).to_be_visible(timeout=20000)
+    tid = _click_point(page, lineage, _isolated(lineage))
+    expect(page.get_by_role("heading", name=re.compile(rf"Trial {tid} —"))).to_be_visible(timeout=20000)
     page.wait_for_timeout(3000)
     assert _poll_count(page) > before  # the periodic callback kept ticking while distances are computed
