@@ -20,7 +20,8 @@ from nasbot_viz.errors import NasbotVizError, StoreError  # noqa: E402
 from nasbot_viz.store import MemoryStore, open_store  # noqa: E402
 from nasbot_viz.ui import graphs, hub as hub_mod, runner  # noqa: E402
 from nasbot_viz.ui.app import NasbotExplorer, store_location  # noqa: E402
-from nasbot_viz.ui.controls import export_run, resolve_in_root  # noqa: E402
+from nasbot_viz.store.export import export_run  # noqa: E402
+from nasbot_viz.ui.controls import resolve_in_root  # noqa: E402
 from nasbot_viz.ui.state import ExplorerState  # noqa: E402
 
 

@@ -14,6 +14,7 @@ import param
 from panel.viewable import Viewer
 
 from nasbot_viz.errors import NasbotVizError
+from nasbot_viz.store.export import export_run
 from nasbot_viz.ui import runner
 from nasbot_viz.ui.state import ExplorerState
 
@@ -34,20 +35,6 @@ def resolve_in_root(root: Path, name: str) -> Path:
     if path.suffix not in STORE_SUFFIXES or not path.is_file():
         raise NasbotVizError(f"{name!r} is not a run store in {root}")
     return path
-
-
-def export_run(store: Any, run_id: str) -> dict[str, Any]:
-    """The run and its trials as plain JSON (the CLI's `export --format json` layout)."""
-    run = store.get_run(run_id)
-    trials = []
-    for t in store.trials(run_id):
-        trials.append({
-            "trial_id": t.trial_id, "state": str(t.state), "value": t.value, "architecture": t.architecture,
-            "arch_id": t.arch_id, "parents": list(t.parents), "modifiers": list(t.modifiers), "origin": t.origin,
-            "failure_reason": t.failure_reason, "model_view": t.model_view, "result": t.result,
-            "proposed_at": t.proposed_at, "started_at": t.started_at, "finished_at": t.finished_at,
-        })
-    return {"run": run, "trials": trials}
 
 
 def _duration(seconds: float | None) -> str:
