@@ -85,20 +85,21 @@ class GraphView(Viewer):
             if err is not None:
                 self.notice.object = f"⚠ Could not draw trial {sel}: {type(err).__name__}: {err}"
                 return
-            if True:  # no pn.io.hold(): in a served page it swallowed some pane updates
-                for pane, key in ((self.child, "child"), (self.parent, "parent"), (self.plan, "plan")):
-                    pane.object = result.get(key)
-                self.text.object = result.get("text", "")
-                self.notice.object = result["notice"]
-                self.plan_notice.object = result.get("plan_notice", "")
-                # Fresh panes each time: in a served page some in-place updates never reached the browser.
-                self.graphs_box.objects = [pn.pane.SVG(result[k], encode=False, sizing_mode="stretch_width",
-                                                       styles={"overflow": "auto"}, max_height=620)
-                                           for k in ("parent", "child") if result.get(k)]
-                self.plan_box.objects = [pn.pane.Markdown(result.get("plan_notice", ""), margin=(0, 10),
-                                                          styles={"color": "#555"})] + (
-                    [pn.pane.SVG(result["plan"], encode=False, sizing_mode="stretch_width",
-                                 styles={"overflow": "auto"}, max_height=620)] if result.get("plan") else [])
+            # No pn.io.hold(): in a served page it swallowed some pane updates. Notices first, so
+            # a reader that sees a drawing also sees the caption that goes with it.
+            self.notice.object = result["notice"]
+            self.plan_notice.object = result.get("plan_notice", "")
+            self.text.object = result.get("text", "")
+            for pane, key in ((self.child, "child"), (self.parent, "parent"), (self.plan, "plan")):
+                pane.object = result.get(key)
+            # Fresh panes each time: in a served page some in-place updates never reached the browser.
+            self.graphs_box.objects = [pn.pane.SVG(result[k], encode=False, sizing_mode="stretch_width",
+                                                   styles={"overflow": "auto"}, max_height=620)
+                                       for k in ("parent", "child") if result.get(k)]
+            self.plan_box.objects = [pn.pane.Markdown(result.get("plan_notice", ""), margin=(0, 10),
+                                                      styles={"color": "#555"})] + (
+                [pn.pane.SVG(result["plan"], encode=False, sizing_mode="stretch_width",
+                             styles={"overflow": "auto"}, max_height=620)] if result.get("plan") else [])
 
         self.pending = run_in_background(work, apply)
 
