@@ -248,9 +248,13 @@ class EmbeddingWorker:
         with self._lock:
             return list(self._ids), self._D.copy()
 
-    def stop(self) -> None:
+    def stop(self, join_timeout: float | None = None) -> None:
+        """Ask the worker to finish; with `join_timeout`, also wait for it (at interpreter exit a
+        thread still inside openTSNE's native code can abort the process)."""
         self._stop.set()
         self._wake.set()
+        if join_timeout is not None and self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(join_timeout)
 
     def _run(self) -> None:
         while not self._stop.is_set():

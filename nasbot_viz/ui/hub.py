@@ -8,6 +8,7 @@ thread and applies the result on the session's IO loop.
 
 from __future__ import annotations
 
+import atexit
 import math
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -124,8 +125,8 @@ class RunHub:
             self.embedding.submit(items)
         return res
 
-    def close(self) -> None:
-        self.embedding.stop()
+    def close(self, join_timeout: float | None = None) -> None:
+        self.embedding.stop(join_timeout)
 
     # ------------------------------------------------------------------ lookups
     def architecture_of(self, rec: Any) -> Architecture:
@@ -269,9 +270,12 @@ def get_hub(store: Any, run_id: str, distance_rows: Any = None) -> RunHub:
         return hub
 
 
-def drop_hubs() -> None:
+def drop_hubs(join_timeout: float | None = None) -> None:
     """Stop every hub's worker (tests, server shutdown)."""
     with _HUBS_LOCK:
         for hub in _HUBS.values():
-            hub.close()
+            hub.close(join_timeout)
         _HUBS.clear()
+
+
+atexit.register(drop_hubs, 10.0)
