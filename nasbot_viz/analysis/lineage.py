@@ -52,8 +52,13 @@ def _trial_fields(t: Any) -> tuple[int, tuple[int, ...], tuple[Any, ...], str]:
     return int(t.trial_id), tuple(t.parents or ()), tuple(t.modifiers or ()), str(getattr(t, "origin", ""))
 
 
-def lineage_layout(trials: Sequence[Any]) -> dict[int, LineageNode]:
-    """Positions for every trial (TrialRecords or dicts with trial_id/parents/modifiers/origin)."""
+def lineage_layout(trials: Sequence[Any], texts: Mapping[int, str] | None = None) -> dict[int, LineageNode]:
+    """Positions for every trial (TrialRecords or dicts with trial_id/parents/modifiers/origin).
+
+    `texts` optionally gives each trial's modifier text already described (a live view caches it
+    per trial, since describing every trial's modifiers on each update was a sizeable cost).
+    """
+    texts = texts or {}
     info = {}
     for t in trials:
         tid, parents, mods, origin = _trial_fields(t)
@@ -94,7 +99,7 @@ def lineage_layout(trials: Sequence[Any]) -> dict[int, LineageNode]:
         parent_of[tid] = None
     return {
         tid: LineageNode(tid, parent_of[tid], depth[tid], x[tid], -float(depth[tid]),
-                         describe_modifiers(info[tid][1]), info[tid][2])
+                         texts[tid] if tid in texts else describe_modifiers(info[tid][1]), info[tid][2])
         for tid in info
     }
 

@@ -7,6 +7,8 @@ incremental, overlapping polls are skipped, and slow work runs on background thr
 
 from __future__ import annotations
 
+import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +122,7 @@ class NasbotExplorer(Viewer):
         self.notify(f"Opened run {run_id}" + (" (read-only)." if self.state.read_only else "."), "info")
 
     def attach(self, hub: RunHub, read_only: bool = False) -> None:
+        self._listen(hub)
         self.hub = hub
         for v in self.views:
             v.hub = hub
@@ -129,6 +132,41 @@ class NasbotExplorer(Viewer):
             self.state.run_id = hub.run_id
             self.state.read_only = read_only
         self.poll(force=True)
+
+    def _listen(self, hub: RunHub) -> None:
+        """In a served page, poll as soon as the hub publishes a new map layout (on this session's
+        IO loop, via `add_next_tick_callback`) instead of waiting up to one poll period."""
+        old = getattr(self, "_listening", None)
+        if old is not None:
+            old[0].remove_listener(old[1])
+            self._listening = None
+        doc = pn.state.curdoc
+        if doc is None or getattr(doc, "session_context", None) is None:
+            return
+        from panel.io.state import set_curdoc
+
+        ref = weakref.ref(self)
+        scheduled = threading.Event()  # at most one pending immediate poll per session
+
+        def tick() -> None:
+            scheduled.clear()
+            ex = ref()
+            cb = None if ex is None else ex._callback
+            if cb is not None and cb.running:
+                with set_curdoc(doc):
+                    ex.poll()
+
+        def on_layout() -> None:
+            if not scheduled.is_set():
+                scheduled.set()
+                doc.add_next_tick_callback(tick)  # thread-safe; raises once the session is gone
+
+        hub.add_listener(on_layout)
+        self._listening = (hub, on_layout)
+        try:
+            pn.state.on_session_destroyed(lambda ctx: hub.remove_listener(on_layout))
+        except Exception:
+            pass
 
     # ------------------------------------------------------------------ polling
     def poll(self, force: bool = False) -> None:

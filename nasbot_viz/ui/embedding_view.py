@@ -30,6 +30,11 @@ def _empty() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=float if c in ("x", "y", "value") else object) for c in COLUMNS})
 
 
+def _same_marks(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame] | None) -> bool:
+    return b is not None and a.keys() == b.keys() and all(
+        a[k].reset_index(drop=True).equals(b[k].reset_index(drop=True)) for k in a)
+
+
 class EmbeddingView(Viewer):
     """t-SNE points fed through a Pipe (a single `hv.Points` DynamicMap is the tap source)."""
 
@@ -90,7 +95,8 @@ class EmbeddingView(Viewer):
 
     def _send_marks(self) -> None:
         full = getattr(self, "_full", None)
-        self.marks.send(self._marks(full if full is not None else _empty()))
+        self._sent_marks = self._marks(full if full is not None else _empty())
+        self.marks.send(self._sent_marks)
 
     # ------------------------------------------------------------------ updates
     def refresh(self, force: bool = False) -> bool:
@@ -105,12 +111,21 @@ class EmbeddingView(Viewer):
         self._layout_version, self._feed_version = layout.version, hub.feed.version
         full = hub.trials_frame()
         placed = full[np.isfinite(full["x"].to_numpy(dtype=float))].reset_index(drop=True)
+        frame = placed[COLUMNS].copy()
+        marks = self._marks(placed)
+        # A new trial changes the feed before it has a map position: redrawing then shows nothing
+        # new and costs a few hundred ms of re-rendering, delaying the redraw that does.
+        points_changed = force or not frame.equals(self.frame)
+        marks_changed = points_changed or not _same_marks(marks, getattr(self, "_sent_marks", None))
         self._full = placed
-        self.frame = placed[COLUMNS].copy()
-        self.pipe.send(self.frame)
-        self._send_marks()
+        if points_changed:
+            self.frame = frame
+            self.pipe.send(self.frame)
+        if marks_changed:
+            self._sent_marks = marks
+            self.marks.send(marks)
         self._update_status(layout, len(full), len(placed))
-        return True
+        return points_changed or marks_changed
 
     def _update_status(self, layout, total: int | None = None, placed: int | None = None) -> None:
         hub = self.hub

@@ -109,7 +109,10 @@ class RunHub:
         self.embedding = EmbeddingWorker(distance_rows)
         self._archs: dict[str, Architecture] = {}
         self._snapshots: dict[int, dict[str, Any]] = {}
+        self._mod_texts: dict[int, str] = {}  # a trial's modifiers never change once proposed
         self._lock = threading.Lock()
+        self._listeners: list[Callable[[], None]] = []
+        self.embedding.on_update = self._layout_ready
 
     # ------------------------------------------------------------------ following
     def poll(self) -> PollResult:
@@ -128,7 +131,41 @@ class RunHub:
     def close(self, join_timeout: float | None = None) -> None:
         self.embedding.stop(join_timeout)
 
+    # ------------------------------------------------------------------ layout listeners
+    def add_listener(self, fn: Callable[[], None]) -> None:
+        """Call `fn()` (from the embedding thread) whenever a new layout is published.
+
+        Served sessions use it to schedule an immediate poll on their own IO loop, so a new map
+        position is drawn at once rather than at the next periodic poll.
+        """
+        with self._lock:
+            self._listeners.append(fn)
+
+    def remove_listener(self, fn: Callable[[], None]) -> None:
+        with self._lock:
+            if fn in self._listeners:
+                self._listeners.remove(fn)
+
+    def _layout_ready(self, layout: Layout) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for fn in listeners:
+            try:
+                fn()
+            except Exception:  # a closed session must not break the worker
+                self.remove_listener(fn)
+
     # ------------------------------------------------------------------ lookups
+    def modifier_text(self, rec: Any) -> str:
+        """The trial's modifiers described (cached per trial id)."""
+        text = self._mod_texts.get(rec.trial_id)
+        if text is None:
+            text = self._mod_texts[rec.trial_id] = describe_modifiers(rec.modifiers)
+        return text
+
+    def modifier_texts(self, recs: Any) -> dict[int, str]:
+        return {r.trial_id: self.modifier_text(r) for r in recs}
+
     def architecture_of(self, rec: Any) -> Architecture:
         arch = self._archs.get(rec.arch_id)
         if arch is None:
@@ -196,7 +233,7 @@ class RunHub:
                 "state": str(r.state),
                 "value": math.nan if r.value is None else float(r.value),
                 "parent": r.parents[0] if r.parents else -1,
-                "modifiers": describe_modifiers(r.modifiers) or r.origin,
+                "modifiers": self.modifier_text(r) or r.origin,
                 "layers": len(r.architecture.get("layers", [])),
                 "reason": r.failure_reason or "",
                 "x": x,

@@ -77,7 +77,7 @@ class LineageView(Viewer):
             return False
         self._version = hub.feed.version
         trials = [hub.feed.trials[t] for t in list(hub.feed.order)]
-        self._layout = lineage_layout(trials)
+        self._layout = lineage_layout(trials, hub.modifier_texts(trials))
         rows = []
         for t in trials:
             n = self._layout[t.trial_id]
