@@ -186,6 +186,10 @@ class NasbotExplorer(Viewer):
         if pending is not None and pending.run_id and (self.hub is None or self.hub.run_id != pending.run_id):
             self.attach(get_hub(self.store, pending.run_id, self.distance_rows))
             self.controls.refresh_runs()
+            if self.state.message.startswith("Starting "):
+                st = pending.settings
+                self.notify(f"Running {st.method} on {st.task} (run {pending.run_id[:12]}): points appear as "
+                            "networks are proposed and trained; click one to inspect it.", "info")
         if pending is not None and pending.error and not getattr(pending, "_reported", False):
             pending._reported = True
             self.notify(f"The search stopped with an error: {pending.error}", "error")

@@ -19,6 +19,14 @@ CAPTION = (
 )
 
 NODE_COLS = ["x", "y", "trial_id", "value", "state", "modifiers"]
+_NODE_DTYPES = {"x": float, "y": float, "trial_id": int, "value": float, "state": object, "modifiers": object}
+
+
+def _typed(rows: list, columns: list[str], dtypes: dict) -> pd.DataFrame:
+    """A frame with fixed column types even when empty: HoloViews picks a colour mapper only for a
+    numeric column, and keeps the first render's choice (an empty object column meant raw colours)."""
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.astype({c: dtypes.get(c, float) for c in columns})
 
 
 class LineageView(Viewer):
@@ -27,10 +35,10 @@ class LineageView(Viewer):
     def __init__(self, state: ExplorerState, hub: RunHub | None = None, **params):
         super().__init__(state=state, **params)
         self.hub = hub
-        self.nodes_frame = pd.DataFrame(columns=NODE_COLS)
+        self.nodes_frame = _typed([], NODE_COLS, _NODE_DTYPES)
         self._layout: dict = {}
         self.node_pipe = hv.streams.Pipe(data=self.nodes_frame)
-        self.edge_pipe = hv.streams.Pipe(data=pd.DataFrame(columns=["x0", "y0", "x1", "y1"]))
+        self.edge_pipe = hv.streams.Pipe(data=_typed([], ["x0", "y0", "x1", "y1"], {}))
         self.path_pipe = hv.streams.Pipe(data=self._path_data([]))
         self.nodes = hv.DynamicMap(self._nodes, streams=[self.node_pipe])
         self.selection = hv.streams.Selection1D(source=self.nodes)
@@ -60,8 +68,8 @@ class LineageView(Viewer):
             na, nb = lay[a], lay[b]
             segs.append((na.x, na.y, nb.x, nb.y))
             labels.append(((na.x + nb.x) / 2, (na.y + nb.y) / 2, nb.modifiers[:40]))
-        return {"segs": pd.DataFrame(segs, columns=["x0", "y0", "x1", "y1"]),
-                "labels": pd.DataFrame(labels, columns=["x", "y", "text"])}
+        return {"segs": _typed(segs, ["x0", "y0", "x1", "y1"], {}),
+                "labels": _typed(labels, ["x", "y", "text"], {"text": object})}
 
     def _path(self, data: dict) -> hv.Overlay:
         return hv.Segments(data["segs"], kdims=["x0", "y0", "x1", "y1"]).opts(color="#e6550d", line_width=4) * hv.Labels(
@@ -83,10 +91,10 @@ class LineageView(Viewer):
             n = self._layout[t.trial_id]
             rows.append((n.x, n.y, t.trial_id, float("nan") if t.value is None else float(t.value), str(t.state),
                          n.modifiers or f"initial pool ({t.origin})"))
-        self.nodes_frame = pd.DataFrame(rows, columns=NODE_COLS)
+        self.nodes_frame = _typed(rows, NODE_COLS, _NODE_DTYPES)
         edges = [(self._layout[p].x, self._layout[p].y, self._layout[c].x, self._layout[c].y)
                  for p, c, _ in lineage_edges(self._layout)]
-        self.edge_pipe.send(pd.DataFrame(edges, columns=["x0", "y0", "x1", "y1"]))
+        self.edge_pipe.send(_typed(edges, ["x0", "y0", "x1", "y1"], {}))
         self.node_pipe.send(self.nodes_frame)
         self._send_path()
         self.empty.object = "" if rows else "No proposals yet: the tree grows here as the search runs."

@@ -23,7 +23,7 @@ class TrialsTable(Viewer):
         # with the HoloViews plots and its data was replaced live.
         self.table = pn.widgets.DataFrame(
             pd.DataFrame(columns=COLUMNS), show_index=False, disabled=True, sizing_mode="stretch_width", height=360,
-            autosize_mode="fit_columns", selection=[],
+            autosize_mode="force_fit", selection=[],  # fit_columns: BokehJS "row is not defined"
             widths={"trial_id": 50, "state": 70, "value": 80, "parent": 50, "layers": 50, "modifiers": 380, "reason": 200},
             titles={"trial_id": "trial", "value": "objective", "reason": "failure reason"},
         )
