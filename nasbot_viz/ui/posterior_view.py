@@ -69,14 +69,15 @@ class PosteriorView(Viewer):
         else:
             opts["title"] = ""
         df = df.dropna(subset=["mean"]) if df["mean"].notna().any() else df
-        err = hv.ErrorBars(df, kdims=["trial_id"], vdims=["mean", "std"]).opts(color="#3182bd", line_width=1)
+        err = hv.ErrorBars(df, kdims=["trial_id"], vdims=["mean", "std"]).opts(color="#3182bd", line_width=1,
+                                                                              framewise=True)
         mean = hv.Scatter(df, kdims=["trial_id"], vdims=["mean", "std", "observed"], label="GP mean ± std").opts(
-            color="#3182bd", size=5, tools=["hover"])
+            color="#3182bd", size=5, tools=["hover"], framewise=True)
         obs = hv.Scatter(df.dropna(subset=["observed"]), kdims=["trial_id"], vdims=["observed"], label="observed").opts(
-            color="black", marker="x", size=7)
+            color="black", marker="x", size=7, framewise=True)
         x = selected if selected is not None and selected in set(df["trial_id"]) else np.nan
         plot = err * mean * obs * hv.VLine(x).opts(color="#e6550d", line_dash="dashed")
-        return plot.opts(legend_position="top_left", framewise=True, **opts)
+        return plot.opts(legend_position="top", framewise=True, **opts)
 
     def _candidate_plot(self, rows: list[dict]):
         df = pd.DataFrame(rows, columns=["index", "mean", "std", "acquisition", "chosen", "layers"])
@@ -88,10 +89,10 @@ class PosteriorView(Viewer):
         else:
             opts["title"] = ""
         pts = hv.Scatter(df, kdims=["index"], vdims=["acquisition", "mean", "std", "layers"], label="candidates").opts(
-            color="#9ecae1", size=6, line_color="#3182bd", tools=["hover"])
+            color="#9ecae1", size=6, line_color="#3182bd", tools=["hover"], framewise=True)
         chosen = hv.Scatter(df[df["chosen"]], kdims=["index"], vdims=["acquisition"], label="chosen").opts(
-            color="#d62728", marker="star", size=16)
-        return (pts * chosen).opts(legend_position="top_left", framewise=True, **opts)
+            color="#d62728", marker="star", size=16, framewise=True)
+        return (pts * chosen).opts(legend_position="top", framewise=True, **opts)  # outside: the points fill the plot
 
     def _details(self, tid: int | None) -> str:
         hub = self.hub

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import panel as pn
 import param
+from bokeh.models import NumberFormatter
 from panel.viewable import Viewer
 
 from nasbot_viz.ui.hub import RunHub
@@ -26,6 +27,7 @@ class TrialsTable(Viewer):
             autosize_mode="force_fit", selection=[],  # fit_columns: BokehJS "row is not defined"
             widths={"trial_id": 50, "state": 70, "value": 80, "parent": 50, "layers": 50, "modifiers": 380, "reason": 200},
             titles={"trial_id": "trial", "value": "objective", "reason": "failure reason"},
+            formatters={"value": NumberFormatter(format="0.0000", nan_format="–")},
         )
         self.table.param.watch(self._on_select, "selection")
         self._version = -1
