@@ -69,8 +69,9 @@ class PosteriorView(Viewer):
         else:
             opts["title"] = ""
         df = df.dropna(subset=["mean"]) if df["mean"].notna().any() else df
-        err = hv.ErrorBars(df, kdims=["trial_id"], vdims=["mean", "std"]).opts(color="#3182bd", line_width=1,
-                                                                              framewise=True)
+        # only finite bars: an all-NaN ErrorBars (the placeholder) warns on every render
+        err = hv.ErrorBars(df.dropna(subset=["mean", "std"]), kdims=["trial_id"], vdims=["mean", "std"]).opts(
+            color="#3182bd", line_width=1, framewise=True)
         mean = hv.Scatter(df, kdims=["trial_id"], vdims=["mean", "std", "observed"], label="GP mean ± std").opts(
             color="#3182bd", size=5, tools=["hover"], framewise=True)
         obs = hv.Scatter(df.dropna(subset=["observed"]), kdims=["trial_id"], vdims=["observed"], label="observed").opts(
